@@ -1,0 +1,1 @@
+"""oslo.config options of the enricher, one module per group."""

@@ -1,0 +1,57 @@
+"""Options of the [libvirt] group: how to reach libvirtd and what to ask it."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+GROUP = "libvirt"
+
+STATS_GROUPS = (
+    ("state", "Domain state and reason."),
+    ("cpu", "Total, user and system CPU time."),
+    ("balloon", "Balloon and guest memory statistics."),
+    ("vcpu", "Per-vCPU state, time, wait and delay."),
+    ("interface", "Per-NIC bytes, packets, errors and drops."),
+    ("block", "Per-disk I/O bytes, requests, times, capacity and allocation."),
+    ("perf", "perf event counters, where the host enables them."),
+)
+
+OPTS = [
+    cfg.StrOpt("connection_uri",
+               default="qemu:///system",
+               help="libvirt connection URI. Use a test driver URI such as "
+                    "test:///path/to/node.xml for a demo without VMs."),
+    cfg.BoolOpt("read_only",
+                default=True,
+                help="Open a read-only libvirt connection. Every call the "
+                     "enricher makes works read-only, so leave this on unless "
+                     "the libvirt access policy requires otherwise."),
+    cfg.ListOpt("stats_groups",
+                item_type=cfg.types.String(choices=STATS_GROUPS),
+                default=[name for name, _ in STATS_GROUPS],
+                help="Stats groups asked of libvirt in the one bulk call per "
+                     "collection. Most groups cost a QMP round trip into every "
+                     "QEMU process, so drop the ones you do not graph. The "
+                     "state group is always collected."),
+    cfg.IntOpt("metadata_cache_ttl",
+               default=0,
+               min=0,
+               help="Seconds after which a domain's Nova metadata is read "
+                    "again even if nothing says it changed. 0 means never: "
+                    "it is re-read when the domain is first seen and when it "
+                    "is started again (Nova regenerates the XML on hard "
+                    "reboot, resize and migration)."),
+    cfg.IntOpt("reconnect_max_interval",
+               default=60,
+               min=1,
+               help="Upper bound, in seconds, of the back-off between "
+                    "attempts to reconnect to libvirtd."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    return [(GROUP, OPTS)]

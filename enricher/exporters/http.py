@@ -1,0 +1,109 @@
+"""HTTP server for /metrics, rendering each snapshot's exposition once."""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import logging
+import socket
+import threading
+import time
+from collections.abc import Sequence
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from enricher.exporters import prometheus
+from enricher.health import ErrorCounts
+from enricher.sampler import EMPTY, Sampler, Snapshot
+
+LOG = logging.getLogger(__name__)
+
+LANDING = b"""<html><head><title>enricher</title></head><body>
+<h1>enricher</h1><p>OpenStack tenant-labelled libvirt metrics:
+<a href="/metrics">/metrics</a></p></body></html>
+"""
+
+
+class MetricsApp:
+    """Renders /metrics: the domain part is cached per snapshot."""
+
+    def __init__(self, sampler: Sampler, errors: ErrorCounts,
+                 tenant_labels: Sequence[str]) -> None:
+        self._sampler = sampler
+        self._lock = threading.Lock()
+        self._current: Snapshot = EMPTY
+        self._cached: tuple[Snapshot, bytes] | None = None
+        self._started = 0.0
+        self._domains, self._own = prometheus.registries(
+            lambda: self._current, errors, tenant_labels, lambda: self._started)
+
+    def render(self) -> bytes:
+        """The full exposition text for one scrape."""
+        snap = self._sampler.latest()
+        with self._lock:
+            self._started = time.monotonic()
+            self._current = snap
+            if self._cached is None or self._cached[0] is not snap:
+                self._cached = (snap, generate_latest(self._domains))
+            return self._cached[1] + generate_latest(self._own)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    app: MetricsApp
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/metrics":
+            body = self.server.app.render()  # type: ignore[attr-defined]
+            ctype = CONTENT_TYPE_LATEST
+        elif path == "/":
+            body, ctype = LANDING, "text/html; charset=utf-8"
+        else:
+            self.send_error(404)
+            return
+        gzipped = "gzip" in self.headers.get("Accept-Encoding", "")
+        if gzipped:
+            body = gzip.compress(body, compresslevel=1)
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        if gzipped:
+            self.send_header("Content-Encoding", "gzip")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, fmt: str, *args: object) -> None:
+        LOG.debug("%s " + fmt, self.address_string(), *args)
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, host: str, port: int, app: MetricsApp) -> None:
+        if ":" in host:
+            self.address_family = socket.AF_INET6
+        super().__init__((host, port), _Handler)
+        self.app = app
+
+
+class MetricsServer:
+    """Serves a MetricsApp in a background thread."""
+
+    def __init__(self, host: str, port: int, app: MetricsApp) -> None:
+        self._server = _Server(host, port, app)
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="http", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    def start(self) -> None:
+        self._thread.start()
+        LOG.info("Serving metrics on http://%s:%d/metrics",
+                 self._server.server_address[0], self.port)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

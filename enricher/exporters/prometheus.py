@@ -1,0 +1,186 @@
+"""Prometheus exposition: a custom collector over the latest Snapshot."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from enricher.exporters import families as fam
+from enricher.health import ErrorCounts
+from enricher.libvirt.stats import DomainSample
+from enricher.sampler import Snapshot
+from enricher.tenancy import model
+
+LOG = logging.getLogger(__name__)
+
+INFO_FIELDS = (
+    "instance_uuid", "instance_name", "project_id", "project_name", "user_id",
+    "user_name", "flavor", "flavor_id", "flavor_vcpus", "flavor_ram_mb",
+    "flavor_disk_gb", "image_id", "root_type", "root_id", "package_version",
+)
+
+
+def _family(spec: fam.Family, labels: Sequence[str]) -> Metric:
+    cls = CounterMetricFamily if spec.type == fam.COUNTER else GaugeMetricFamily
+    return cls(spec.base_name, spec.help, labels=list(labels))
+
+
+def _ports_labels(tenancy: model.Tenancy) -> tuple[str, str]:
+    ports = ",".join(p.uuid for p in tenancy.ports)
+    ips = ",".join(ip.address for p in tenancy.ports for ip in p.ips)
+    return ports, ips
+
+
+class DomainCollector(Collector):
+    """Yields every per-VM family, tenant-labelled, from one Snapshot."""
+
+    def __init__(self, snapshot: Callable[[], Snapshot], tenant_labels: Sequence[str]
+                 ) -> None:
+        self._snapshot = snapshot
+        self.tenant_labels = tuple(tenant_labels)
+        self.base_labels = ("domain", "uuid") + self.tenant_labels
+
+    def describe(self) -> Iterator[Metric]:
+        """Family skeletons, so registering never touches libvirt."""
+        yield GaugeMetricFamily("libvirt_up", "Whether libvirt answered the last "
+                                "collection (1) or not (0).")
+        yield GaugeMetricFamily("libvirt_domain_info_state", "")
+        yield GaugeMetricFamily("libvirt_domain_openstack_info", "")
+        for spec in fam.DOMAIN + fam.VCPU + fam.BLOCK + fam.NET:
+            yield _family(spec, ())
+
+    def _base(self, sample: DomainSample, tenancy: model.Tenancy) -> tuple[str, ...]:
+        return (sample.name, sample.uuid) + tuple(
+            tenancy.label_value(f) for f in self.tenant_labels)
+
+    def collect(self) -> Iterator[Metric]:
+        snap = self._snapshot()
+        up = GaugeMetricFamily("libvirt_up", "Whether libvirt answered the last "
+                               "collection (1) or not (0).")
+        up.add_metric([], 1 if snap.libvirt_up else 0)
+        yield up
+        rows = [(s, self._base(s, snap.tenancy_of(s.uuid))) for s in snap.samples]
+        active = [(s, b) for s, b in rows if s.active]
+        yield from self._state(rows)
+        yield from self._openstack_info(snap)
+        for spec in fam.DOMAIN:
+            family = _family(spec, self.base_labels)
+            for sample, base in (active if spec.active_only else rows):
+                value = sample.scalars.get(spec.key)
+                if value is not None:
+                    family.add_metric(base, value * spec.scale)
+            if family.samples:
+                yield family
+        yield from self._devices(active, fam.VCPU, "vcpu", lambda s: s.vcpus)
+        yield from self._devices(active, fam.BLOCK, "device", lambda s: s.blocks)
+        yield from self._devices(active, fam.NET, "interface", lambda s: s.nets)
+        yield from self._perf(active)
+
+    def _state(self, rows: Iterable[tuple[DomainSample, tuple[str, ...]]]
+               ) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "libvirt_domain_info_state",
+            "State of the domain as libvirt's virDomainState code (1 running, "
+            "3 paused, 5 shut off, 6 crashed, ...), named by the state label.",
+            labels=list(self.base_labels) + ["state"])
+        for sample, base in rows:
+            family.add_metric(base + (sample.state_name,), sample.state)
+        yield family
+
+    def _openstack_info(self, snap: Snapshot) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "libvirt_domain_openstack_info",
+            "OpenStack tenancy of the domain (always 1), for joins in PromQL; "
+            "source says where the tenancy came from.",
+            labels=["domain", "uuid", *INFO_FIELDS, "port_ids", "fixed_ips", "source"])
+        for sample in snap.samples:
+            tenancy = snap.tenancy_of(sample.uuid)
+            values = [sample.name, sample.uuid]
+            values += [tenancy.label_value(f) for f in INFO_FIELDS]
+            values += [*_ports_labels(tenancy), tenancy.source]
+            family.add_metric(values, 1)
+        yield family
+
+    def _devices(self, rows: list[tuple[DomainSample, tuple[str, ...]]],
+                 specs: Sequence[fam.Family], label: str,
+                 devices: Callable[[DomainSample], Iterable]) -> Iterator[Metric]:
+        labels = self.base_labels + (label,)
+        for spec in specs:
+            family = _family(spec, labels)
+            for sample, base in rows:
+                for device in devices(sample):
+                    value = device.values.get(spec.key)
+                    if value is not None:
+                        family.add_metric(base + (device.name,), value * spec.scale)
+            if family.samples:
+                yield family
+
+    def _perf(self, rows: list[tuple[DomainSample, tuple[str, ...]]]) -> Iterator[Metric]:
+        events = _family(fam.PERF_EVENTS, self.base_labels + ("event",))
+        gauges = {k: GaugeMetricFamily(n, h, labels=list(self.base_labels))
+                  for k, (n, h) in fam.PERF_GAUGES.items()}
+        for sample, base in rows:
+            for key, value in sample.scalars.items():
+                if not key.startswith("perf."):
+                    continue
+                event = key[len("perf."):]
+                if event in gauges:
+                    gauges[event].add_metric(base, value)
+                else:
+                    events.add_metric(base + (event,), value)
+        yield from (f for f in (events, *gauges.values()) if f.samples)
+
+
+class SelfCollector(Collector):
+    """The exporter's own health, fresh on every scrape."""
+
+    def __init__(self, snapshot: Callable[[], Snapshot], errors: ErrorCounts,
+                 scrape_started: Callable[[], float]) -> None:
+        self._snapshot = snapshot
+        self._errors = errors
+        self._scrape_started = scrape_started
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
+
+    def collect(self) -> Iterator[Metric]:
+        snap = self._snapshot()
+        gauges = (
+            ("enricher_collection_duration_seconds",
+             "Wall time of the last collection from libvirt, in seconds.", snap.duration),
+            ("enricher_collection_timestamp_seconds",
+             "Unix time of the last collection.", snap.collected_at),
+            ("enricher_domains", "Domains in the last collection.", len(snap.samples)),
+            ("enricher_tenancy_unresolved_domains",
+             "Domains in the last collection with no known project.",
+             sum(1 for s in snap.samples if snap.tenancy_of(s.uuid).project_id is None)),
+            ("enricher_domains_skipped",
+             "Domains left out of the last collection because they vanished or "
+             "their stats or metadata could not be read.", snap.skipped),
+        )
+        for name, doc, value in gauges:
+            yield GaugeMetricFamily(name, doc, value=value)
+        errors = CounterMetricFamily("enricher_errors", "Errors by source and kind.",
+                                     labels=["source", "kind"])
+        for (source, kind), count in sorted(self._errors.snapshot().items()):
+            errors.add_metric([source, kind], count)
+        yield errors
+        yield GaugeMetricFamily(
+            "enricher_scrape_duration_seconds",
+            "Time this scrape took until the exporter's own metrics, in seconds.",
+            value=time.monotonic() - self._scrape_started())
+
+
+def registries(snapshot: Callable[[], Snapshot], errors: ErrorCounts,
+               tenant_labels: Sequence[str], scrape_started: Callable[[], float]
+               ) -> tuple[CollectorRegistry, CollectorRegistry]:
+    """Two registries: per-snapshot domain families, and per-scrape self-metrics."""
+    domains = CollectorRegistry(auto_describe=True)
+    domains.register(DomainCollector(snapshot, tenant_labels))
+    own = CollectorRegistry(auto_describe=False)
+    own.register(SelfCollector(snapshot, errors, scrape_started))
+    return domains, own

@@ -1,0 +1,173 @@
+"""The libvirt connection: open on demand, classify failures, reconnect with back-off."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from enricher import exceptions
+
+try:  # The conf and docs tooling must import without libvirt-python.
+    import libvirt
+except ImportError:  # pragma: no cover - exercised only without libvirt-python
+    libvirt = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from oslo_config import cfg
+
+LOG = logging.getLogger(__name__)
+
+# Error codes that mean the connection itself is gone (not one domain).
+_DISCONNECT_CODES = (
+    "VIR_ERR_SYSTEM_ERROR",
+    "VIR_ERR_INTERNAL_ERROR",
+    "VIR_ERR_NO_CONNECT",
+    "VIR_ERR_INVALID_CONN",
+    "VIR_ERR_RPC",
+    "VIR_ERR_AUTH_FAILED",
+    "VIR_ERR_AUTH_UNAVAILABLE",
+)
+_DISCONNECT_DOMAINS = (
+    "VIR_FROM_REMOTE",
+    "VIR_FROM_RPC",
+)
+
+
+def _codes(names: tuple[str, ...]) -> frozenset[int]:
+    if libvirt is None:
+        return frozenset()
+    return frozenset(getattr(libvirt, n) for n in names if hasattr(libvirt, n))
+
+
+def is_disconnection(exc: BaseException) -> bool:
+    """True when a libvirtError says the connection, not a domain, failed."""
+    if libvirt is None or not isinstance(exc, libvirt.libvirtError):
+        return False
+    code = exc.get_error_code()
+    if code in (libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_INVALID_CONN):
+        return True
+    return (code in _codes(_DISCONNECT_CODES)
+            and exc.get_error_domain() in _codes(_DISCONNECT_DOMAINS))
+
+
+def is_domain_gone(exc: BaseException) -> bool:
+    """True when a libvirtError says the domain no longer exists."""
+    return (libvirt is not None and isinstance(exc, libvirt.libvirtError)
+            and exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN)
+
+
+def _quiet_errors(_ctx: Any, _err: Any) -> None:
+    """Swallow libvirt's default print-to-stderr; we raise and log ourselves."""
+
+
+class Backoff:
+    """Exponential back-off with full jitter."""
+
+    def __init__(self, base: float, maximum: float,
+                 rand: Callable[[], float] = random.random) -> None:
+        self._base = base
+        self._max = maximum
+        self._rand = rand
+        self._failures = 0
+
+    def reset(self) -> None:
+        self._failures = 0
+
+    def next_delay(self) -> float:
+        delay = min(self._max, self._base * (2 ** self._failures))
+        self._failures += 1
+        return delay * (0.5 + self._rand() / 2)
+
+
+class Connection:
+    """A shared libvirt connection, reopened with back-off when it drops.
+
+    ``get()`` returns an open ``virConnect`` or raises LibvirtUnavailable;
+    ``up`` says whether the last attempt to use libvirt succeeded.
+    """
+
+    def __init__(self, uri: str, read_only: bool = True,
+                 backoff: Backoff | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if libvirt is None:
+            raise exceptions.LibvirtUnavailable("libvirt-python is not installed")
+        libvirt.registerErrorHandler(_quiet_errors, None)
+        self.uri = uri
+        self.read_only = read_only
+        self._backoff = backoff or Backoff(1.0, 60.0)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        self._retry_at = 0.0
+        self._logged_down = False
+        self.up = False
+        self.on_reconnect: list[Callable[[Any], None]] = []
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> Connection:
+        return cls(conf.libvirt.connection_uri, conf.libvirt.read_only,
+                   Backoff(1.0, float(conf.libvirt.reconnect_max_interval)))
+
+    def get(self) -> Any:
+        """An open connection; LibvirtUnavailable while libvirtd is away."""
+        with self._lock:
+            if self._conn is not None:
+                return self._conn
+            now = self._clock()
+            if now < self._retry_at:
+                raise exceptions.LibvirtUnavailable(
+                    "libvirt at %s is unreachable; next attempt in %.1f s"
+                    % (self.uri, self._retry_at - now))
+            try:
+                opener = libvirt.openReadOnly if self.read_only else libvirt.open
+                conn = opener(self.uri)
+            except libvirt.libvirtError as exc:
+                self._retry_at = now + self._backoff.next_delay()
+                self._mark_down("cannot connect to %s: %s" % (self.uri, exc))
+                raise exceptions.LibvirtUnavailable(str(exc)) from exc
+            self._conn = conn
+            self._backoff.reset()
+            self._retry_at = 0.0
+            self.up = True
+            if self._logged_down:
+                LOG.warning("Reconnected to libvirt at %s", self.uri)
+            else:
+                LOG.info("Connected to libvirt at %s", self.uri)
+            self._logged_down = False
+        for callback in self.on_reconnect:
+            callback(conn)
+        return conn
+
+    def mark_success(self) -> None:
+        self.up = True
+
+    def drop(self, reason: str) -> None:
+        """Forget the current connection after it failed; reopen later."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+            self._retry_at = self._clock() + self._backoff.next_delay()
+            self._mark_down(reason)
+        if conn is not None:
+            try:
+                conn.close()
+            except libvirt.libvirtError:
+                LOG.debug("Closing a broken libvirt connection failed", exc_info=True)
+
+    def _mark_down(self, reason: str) -> None:
+        self.up = False
+        if not self._logged_down:
+            LOG.error("libvirt is unavailable: %s", reason)
+            self._logged_down = True
+
+    def close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except libvirt.libvirtError:
+                LOG.debug("Closing the libvirt connection failed", exc_info=True)

@@ -1,0 +1,187 @@
+"""One bulk ``getAllDomainStats()`` call turned into immutable samples."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from enricher.libvirt.connection import libvirt
+
+LOG = logging.getLogger(__name__)
+
+# libvirt's virDomainState, as readable labels.
+STATE_NAMES = {
+    0: "nostate",
+    1: "running",
+    2: "blocked",
+    3: "paused",
+    4: "shutdown",
+    5: "shutoff",
+    6: "crashed",
+    7: "pmsuspended",
+}
+
+# Stats groups by configuration name; "perf" is optional on many hosts.
+GROUPS = {
+    "state": "VIR_DOMAIN_STATS_STATE",
+    "cpu": "VIR_DOMAIN_STATS_CPU_TOTAL",
+    "balloon": "VIR_DOMAIN_STATS_BALLOON",
+    "vcpu": "VIR_DOMAIN_STATS_VCPU",
+    "interface": "VIR_DOMAIN_STATS_INTERFACE",
+    "block": "VIR_DOMAIN_STATS_BLOCK",
+    "perf": "VIR_DOMAIN_STATS_PERF",
+}
+DEFAULT_GROUPS = ("state", "cpu", "balloon", "vcpu", "interface", "block", "perf")
+
+# Prefixes of the per-device groups: "<prefix>.<index>.<field>".
+_INDEXED = ("vcpu", "block", "net")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Device:
+    """One vCPU, disk or NIC of a domain: its name and raw fields."""
+
+    name: str
+    values: Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DomainSample:
+    """One domain at one instant, with counters as libvirt gives them."""
+
+    uuid: str
+    name: str
+    active: bool
+    state: int
+    reason: int
+    scalars: Mapping[str, Any]
+    vcpus: tuple[Device, ...] = ()
+    blocks: tuple[Device, ...] = ()
+    nets: tuple[Device, ...] = ()
+
+    @property
+    def state_name(self) -> str:
+        return STATE_NAMES.get(self.state, "unknown")
+
+
+def group_flags(names: Iterable[str]) -> int:
+    """OR the VIR_DOMAIN_STATS_* flags of the named groups this libvirt has."""
+    flags = 0
+    for name in names:
+        flag = getattr(libvirt, GROUPS[name], None)
+        if flag is not None:
+            flags |= flag
+    return flags
+
+
+def _split_devices(raw: Mapping[str, Any], prefix: str) -> tuple[Device, ...]:
+    """Group ``prefix.N.field`` keys into devices named by their ``name`` key."""
+    count = raw.get("%s.count" % prefix, raw.get("%s.current" % prefix, 0))
+    fields: dict[int, dict[str, Any]] = {}
+    marker = prefix + "."
+    for key, value in raw.items():
+        if not key.startswith(marker):
+            continue
+        index, _, field = key[len(marker):].partition(".")
+        if not field or not index.isdigit():
+            continue
+        fields.setdefault(int(index), {})[field] = value
+    devices = []
+    for index in sorted(fields):
+        if prefix != "vcpu" and index >= count:
+            continue
+        values = fields[index]
+        name = str(index) if prefix == "vcpu" else str(values.get("name", index))
+        devices.append(Device(name=name, values=MappingProxyType(values)))
+    return tuple(devices)
+
+
+def sample_from_record(dom: Any, raw: Mapping[str, Any]) -> DomainSample:
+    """Turn one (virDomain, stats dict) record into a DomainSample.
+
+    Only local accessors of the virDomain object are used: no RPC.
+    """
+    scalars = {k: v for k, v in raw.items() if k.split(".", 2)[0] not in _INDEXED
+               or k.count(".") == 1}
+    return DomainSample(
+        uuid=dom.UUIDString(),
+        name=dom.name(),
+        active=dom.ID() != -1,
+        state=int(raw.get("state.state", 0)),
+        reason=int(raw.get("state.reason", 0)),
+        scalars=MappingProxyType(scalars),
+        vcpus=_split_devices(raw, "vcpu"),
+        blocks=_split_devices(raw, "block"),
+        nets=_split_devices(raw, "net"),
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Collection:
+    """The outcome of one bulk stats call."""
+
+    samples: tuple[DomainSample, ...]
+    domains: Mapping[str, Any]
+    failed: int
+    duration: float
+
+
+class StatsReader:
+    """Asks libvirt for the configured stats groups in one bulk call."""
+
+    def __init__(self, groups: Iterable[str] = DEFAULT_GROUPS, nowait: bool = True
+                 ) -> None:
+        self._groups = tuple(groups)
+        self._flags = group_flags(self._groups)
+        self._call_flags = 0
+        nowait_flag = getattr(libvirt, "VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT", 0)
+        if nowait:
+            self._call_flags |= nowait_flag
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return self._groups
+
+    def _records(self, conn: Any) -> list[tuple[Any, dict[str, Any]]]:
+        try:
+            return conn.getAllDomainStats(self._flags, self._call_flags)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() not in (libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED,
+                                            libvirt.VIR_ERR_NO_SUPPORT,
+                                            libvirt.VIR_ERR_INVALID_ARG):
+                raise
+            # An old libvirt or a driver without "perf" or NOWAIT: narrow once.
+            perf = group_flags(["perf"])
+            if self._flags & perf:
+                LOG.warning("libvirt rejected the perf stats group (%s); "
+                            "collecting without it", exc)
+                self._flags &= ~perf
+            elif self._call_flags:
+                LOG.warning("libvirt rejected the NOWAIT flag (%s); "
+                            "collecting without it", exc)
+                self._call_flags = 0
+            else:
+                raise
+            return self._records(conn)
+
+    def collect(self, conn: Any) -> Collection:
+        """One bulk call; records that cannot be turned into samples are counted."""
+        start = time.monotonic()
+        records = self._records(conn)
+        samples = []
+        domains = {}
+        failed = 0
+        for dom, raw in records:
+            try:
+                sample = sample_from_record(dom, raw)
+                samples.append(sample)
+                domains[sample.uuid] = dom
+            except (libvirt.libvirtError, ValueError, TypeError) as exc:
+                failed += 1
+                LOG.warning("Skipping a domain whose stats could not be read: %s", exc)
+        return Collection(tuple(samples), MappingProxyType(domains), failed,
+                          time.monotonic() - start)

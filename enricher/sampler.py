@@ -1,0 +1,134 @@
+"""Collect samples and tenancy into immutable Snapshots, shared by all scrapers."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+from enricher import exceptions
+from enricher.health import ErrorCounts
+from enricher.libvirt.connection import Connection, is_disconnection, libvirt
+from enricher.libvirt.stats import DomainSample, StatsReader
+from enricher.tenancy import model
+from enricher.tenancy.resolver import Resolver
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The latest samples joined with tenancy; exporters only read it."""
+
+    samples: tuple[DomainSample, ...]
+    tenancy: Mapping[str, model.Tenancy]
+    libvirt_up: bool
+    collected_at: float
+    duration: float
+    skipped: int = 0
+    sequence: int = 0
+
+    def tenancy_of(self, uuid: str) -> model.Tenancy:
+        return self.tenancy.get(uuid, model.NO_TENANCY)
+
+
+EMPTY = Snapshot((), MappingProxyType({}), False, 0.0, 0.0)
+
+
+class Sampler:
+    """Owns collection: one bulk stats call, then tenancy from the cache.
+
+    With ``interval`` > 0 a background thread collects every interval and
+    ``latest()`` returns at once; with 0, ``latest()`` collects on demand and
+    concurrent callers share one collection.
+    """
+
+    def __init__(self, connection: Connection, reader: StatsReader,
+                 resolver: Resolver, errors: ErrorCounts, interval: float = 0.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._connection = connection
+        self._reader = reader
+        self._resolver = resolver
+        self._errors = errors
+        self.interval = interval
+        self._clock = clock
+        self._snapshot = EMPTY
+        self._collect_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._sequence = 0
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def latest(self) -> Snapshot:
+        """The snapshot to serve now."""
+        if self.interval > 0:
+            return self._snapshot
+        before = self._snapshot
+        with self._collect_lock:
+            if self._snapshot is not before:
+                return self._snapshot  # another scraper collected meanwhile
+            return self._collect_locked()
+
+    def collect(self) -> Snapshot:
+        with self._collect_lock:
+            return self._collect_locked()
+
+    def _collect_locked(self) -> Snapshot:
+        started = time.monotonic()
+        self._sequence += 1
+        try:
+            conn = self._connection.get()
+            collection = self._reader.collect(conn)
+            tenancy = self._resolver.resolve(collection.domains)
+        except exceptions.LibvirtUnavailable as exc:
+            LOG.debug("Collection skipped: %s", exc)
+            snap = self._down(started)
+        except libvirt.libvirtError as exc:
+            if is_disconnection(exc):
+                self._connection.drop(str(exc))
+                self._errors.add("libvirt", "disconnected")
+            else:
+                self._errors.add("libvirt", "stats_failed")
+                LOG.error("Bulk stats call failed: %s", exc)
+            snap = self._down(started)
+        else:
+            self._connection.mark_success()
+            if collection.failed:
+                self._errors.add("libvirt", "domain_skipped", collection.failed)
+            samples = tuple(s for s in collection.samples if s.uuid in tenancy)
+            skipped = collection.failed + len(collection.samples) - len(samples)
+            snap = Snapshot(samples, MappingProxyType(tenancy), True, self._clock(),
+                            time.monotonic() - started, skipped, self._sequence)
+        self._snapshot = snap
+        return snap
+
+    def _down(self, started: float) -> Snapshot:
+        return Snapshot((), MappingProxyType({}), False, self._clock(),
+                        time.monotonic() - started, 0, self._sequence)
+
+    def start(self) -> None:
+        """Start the background loop when an interval is configured."""
+        if self.interval <= 0 or self._thread is not None:
+            return
+        self.collect()
+        self._thread = threading.Thread(target=self._run, name="sampler", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.collect()
+            except Exception:
+                self._errors.add("sampler", "unexpected")
+                LOG.exception("Unexpected error in the sampler loop")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -1,0 +1,56 @@
+"""Configuration loading and validation shared by every entry point."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+from oslo_config import cfg
+
+from enricher.conf import opts
+
+LOG = logging.getLogger(__name__)
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line naming the option."""
+
+
+def _validate(conf: cfg.ConfigOpts) -> None:
+    """Read every option once so that bad values fail now, not mid-run."""
+    for group, options in opts.list_opts():
+        section = conf if group == "DEFAULT" else conf[group]
+        for opt in options:
+            try:
+                getattr(section, opt.dest)
+            except (cfg.ConfigFileValueError, ValueError) as exc:
+                raise ConfigError("invalid value for option [%s] %s: %s"
+                                  % (group, opt.name, exc)) from exc
+
+
+def prepare(argv: Sequence[str] | None = None,
+            default_config_files: Sequence[str] | None = None) -> cfg.ConfigOpts:
+    """Register options, parse the command line and config files, validate."""
+    conf = cfg.ConfigOpts()
+    opts.register_opts(conf)
+    try:
+        conf(list(argv) if argv is not None else sys.argv[1:], project="enricher",
+             default_config_files=default_config_files)
+    except cfg.ConfigFilesNotFoundError as exc:
+        raise ConfigError("config file not found: %s" % ", ".join(exc.config_files)
+                          ) from exc
+    except cfg.ConfigFileParseError as exc:
+        raise ConfigError("cannot parse config file %s: %s" % (exc.config_file, exc.msg)
+                          ) from exc
+    except cfg.Error as exc:
+        raise ConfigError(str(exc).splitlines()[0]) from exc
+    _validate(conf)
+    return conf
+
+
+def setup_logging(conf: cfg.ConfigOpts) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if conf.debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr)

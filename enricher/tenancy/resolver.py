@@ -1,0 +1,144 @@
+"""Tenancy per domain UUID: read once, cached, refreshed when the domain changes."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+from enricher import exceptions
+from enricher.health import ErrorCounts
+from enricher.libvirt.connection import is_disconnection, is_domain_gone, libvirt
+from enricher.tenancy import metadata, model
+
+LOG = logging.getLogger(__name__)
+
+
+def read_nova_metadata(dom: Any) -> model.Tenancy:
+    """Read a domain's ``nova:instance`` element (1.1 preferred, then 1.0).
+
+    Raises MetadataMissing when neither namespace is present.
+    """
+    for namespace in metadata.NOVA_NAMESPACES:
+        try:
+            text = dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, namespace, 0)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN_METADATA:
+                continue
+            raise
+        return metadata.tenancy_from_metadata(text, dom.UUIDString())
+    raise exceptions.MetadataMissing("no nova:instance metadata")
+
+
+class Fallback(Protocol):
+    """Something that can complete tenancies metadata left partial (Nova API)."""
+
+    def complete(self, wanted: Mapping[str, tuple[str, model.Tenancy]]
+                 ) -> Mapping[str, model.Tenancy]:
+        """Given uuid -> (domain name, partial tenancy), return completed ones."""
+
+
+@dataclasses.dataclass(slots=True)
+class _Entry:
+    tenancy: model.Tenancy
+    domain_id: int
+    read_at: float
+
+
+class Resolver:
+    """Cache of Tenancy by domain UUID.
+
+    An entry is read from the domain's metadata when the domain is first
+    seen, when its libvirt id changes (it was started again, e.g. after a
+    Nova hard reboot, resize or migration), when ``ttl`` expires, or after
+    ``invalidate()`` (events). Nothing is re-read on a steady-state scrape.
+    """
+
+    def __init__(self, errors: ErrorCounts, ttl: float = 0.0,
+                 reader: Callable[[Any], model.Tenancy] = read_nova_metadata,
+                 fallback: Fallback | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._errors = errors
+        self._ttl = ttl
+        self._reader = reader
+        self.fallback = fallback
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] = {}
+        self.reads = 0
+
+    def invalidate(self, uuid: str) -> None:
+        """Forget one domain so that its metadata is read again."""
+        with self._lock:
+            self._entries.pop(uuid, None)
+
+    def _stale(self, entry: _Entry | None, domain_id: int, now: float) -> bool:
+        if entry is None or entry.domain_id != domain_id:
+            return True
+        return bool(self._ttl) and now - entry.read_at >= self._ttl
+
+    def _read(self, uuid: str, dom: Any) -> model.Tenancy:
+        self.reads += 1
+        try:
+            return self._reader(dom)
+        except exceptions.MetadataMissing:
+            return model.Tenancy(source=model.SOURCE_NONE)
+        except exceptions.MetadataMalformed as exc:
+            self._errors.add("metadata", "malformed")
+            LOG.warning("Domain %s has malformed Nova metadata, exporting it "
+                        "without tenancy: %s", uuid, exc)
+            return model.Tenancy(source=model.SOURCE_NONE)
+
+    def resolve(self, domains: Mapping[str, Any]) -> dict[str, model.Tenancy]:
+        """Tenancy for every domain in ``uuid -> virDomain``.
+
+        Domains that vanish while being read are left out (and counted);
+        a lost connection is raised for the caller to handle.
+        """
+        now = self._clock()
+        result: dict[str, model.Tenancy] = {}
+        fresh: dict[str, model.Tenancy] = {}
+        with self._lock:
+            entries = dict(self._entries)
+        for uuid, dom in domains.items():
+            domain_id = dom.ID()
+            entry = entries.get(uuid)
+            if not self._stale(entry, domain_id, now):
+                result[uuid] = entry.tenancy
+                continue
+            try:
+                tenancy = self._read(uuid, dom)
+            except libvirt.libvirtError as exc:
+                if is_disconnection(exc):
+                    raise
+                kind = "domain_gone" if is_domain_gone(exc) else "libvirt_error"
+                self._errors.add("metadata", kind)
+                LOG.warning("Cannot read the metadata of domain %s: %s", uuid, exc)
+                continue
+            fresh[uuid] = tenancy
+            entries[uuid] = _Entry(tenancy, domain_id, now)
+            result[uuid] = tenancy
+        if self.fallback is not None:
+            result.update(self._complete(result, domains))
+        with self._lock:
+            # Drop domains that are gone from libvirt, keep the rest.
+            self._entries = {u: entries[u] for u in domains if u in entries}
+            for uuid in result:
+                if uuid in self._entries:
+                    self._entries[uuid].tenancy = result[uuid]
+        return result
+
+    def _complete(self, result: Mapping[str, model.Tenancy], domains: Mapping[str, Any]
+                  ) -> Mapping[str, model.Tenancy]:
+        wanted = {u: (domains[u].name(), t) for u, t in result.items() if not t.complete}
+        if not wanted:
+            return {}
+        completed = self.fallback.complete(wanted)
+        return {u: wanted[u][1].merged_with(t) for u, t in completed.items() if u in wanted}
+
+    def known(self) -> Iterable[str]:
+        with self._lock:
+            return tuple(self._entries)

@@ -1,0 +1,1 @@
+"""Helpers that run real libvirtd, QEMU guests, the enricher and Prometheus."""
