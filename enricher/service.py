@@ -17,6 +17,15 @@ class ConfigError(Exception):
     """A configuration problem, phrased as one line naming the option."""
 
 
+def _location(conf: cfg.ConfigOpts, name: str, group: str) -> str:
+    try:
+        location = conf.get_location(name, None if group == "DEFAULT" else group)
+    except (cfg.NoSuchOptError, cfg.ConfigFileValueError):
+        return ""
+    detail = getattr(location, "detail", None)
+    return " in %s" % detail if detail else ""
+
+
 def _validate(conf: cfg.ConfigOpts) -> None:
     """Read every option once so that bad values fail now, not mid-run."""
     for group, options in opts.list_opts():
@@ -25,8 +34,10 @@ def _validate(conf: cfg.ConfigOpts) -> None:
             try:
                 getattr(section, opt.dest)
             except (cfg.ConfigFileValueError, ValueError) as exc:
-                raise ConfigError("invalid value for option [%s] %s: %s"
-                                  % (group, opt.name, exc)) from exc
+                reason = str(exc).split(" is not valid: ", 1)[-1]
+                where = _location(conf, opt.dest, group)
+                raise ConfigError("invalid value for option [%s] %s%s: %s"
+                                  % (group, opt.name, where, reason)) from exc
 
 
 def prepare(argv: Sequence[str] | None = None,

@@ -1,0 +1,67 @@
+"""Shared fixtures: an enricher wired to the libvirt test driver."""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from oslo_config import cfg
+from prometheus_client.parser import text_string_to_metric_families
+
+from enricher.cmd.enricher import Service
+from enricher.conf import opts
+from tests import fixtures
+
+
+def make_conf(uri: str, **overrides: object) -> cfg.ConfigOpts:
+    conf = cfg.ConfigOpts()
+    opts.register_opts(conf)
+    conf([], project="enricher", default_config_files=[])
+    conf.set_override("connection_uri", uri, "libvirt")
+    conf.set_override("host", "127.0.0.1", "prometheus")
+    conf.set_override("port", 0, "prometheus")
+    for key, value in overrides.items():
+        group, _, name = key.rpartition("__")
+        conf.set_override(name, value, group or None)
+    return conf
+
+
+@pytest.fixture
+def node_file(tmp_path: pathlib.Path) -> pathlib.Path:
+    """A private copy of the shared test-node.xml."""
+    path = tmp_path / "test-node.xml"
+    shutil.copy(fixtures.TEST_NODE, path)
+    return path
+
+
+@pytest.fixture
+def service_factory() -> Iterator:
+    started: list[Service] = []
+
+    def factory(uri: str, **overrides: object) -> Service:
+        svc = Service(make_conf(uri, **overrides))
+        svc.start()
+        started.append(svc)
+        return svc
+
+    yield factory
+    for svc in started:
+        svc.stop()
+
+
+def scrape_text(svc: Service, path: str = "/metrics") -> str:
+    url = "http://127.0.0.1:%d%s" % (svc.server.port, path)
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return resp.read().decode("utf-8")
+
+
+def parse(text: str) -> dict[str, list]:
+    """Exposition text -> {sample name: [Sample, ...]} via prometheus_client's parser."""
+    samples: dict[str, list] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, []).append(sample)
+    return samples

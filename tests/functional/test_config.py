@@ -1,0 +1,77 @@
+"""Configuration: the generated sample, and start-up errors that name the option."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+
+import pytest
+from oslo_config import generator
+
+from enricher import service
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "etc" / "enricher" / "enricher.conf.sample"
+
+
+def test_sample_config_matches_the_options(tmp_path) -> None:
+    out = tmp_path / "enricher.conf.sample"
+    conf = generator.cfg.ConfigOpts()
+    generator.register_cli_opts(conf)
+    conf(["--config-file", str(ROOT / "etc/enricher/enricher-config-generator.conf"),
+          "--output-file", str(out)])
+    generator.generate(conf)
+    assert out.read_text() == SAMPLE.read_text(), (
+        "etc/enricher/enricher.conf.sample is stale: run tox -e genconfig")
+
+
+def _run(tmp_path: pathlib.Path, text: str) -> subprocess.CompletedProcess:
+    path = tmp_path / "enricher.conf"
+    path.write_text(text)
+    return subprocess.run(
+        [sys.executable, "-m", "enricher.cmd.enricher", "--config-file", str(path)],
+        capture_output=True, text=True, timeout=60, cwd=ROOT)
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("[prometheus]\nport = 99999\n", "[prometheus] port"),
+    ("[prometheus]\nport = http\n", "[prometheus] port"),
+    ("[prometheus]\ntenant_labels = project_id,colour\n", "[prometheus] tenant_labels"),
+    ("[libvirt]\nread_only = maybe\n", "[libvirt] read_only"),
+    ("[libvirt]\nstats_groups = cpu,everything\n", "[libvirt] stats_groups"),
+    ("[DEFAULT]\ninterval = -5\n", "[DEFAULT] interval"),
+    ("[libvirt\nconnection_uri = x\n", "cannot parse config file"),
+])
+def test_bad_config_fails_at_startup_with_one_line(tmp_path, text, needle) -> None:
+    result = _run(tmp_path, text)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("enricher: error: ")
+    assert needle in lines[0]
+
+
+def test_missing_config_file_is_named(tmp_path) -> None:
+    missing = tmp_path / "nope.conf"
+    result = subprocess.run(
+        [sys.executable, "-m", "enricher.cmd.enricher", "--config-file", str(missing)],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert str(missing) in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_unknown_options_are_ignored() -> None:
+    conf = service.prepare([], default_config_files=[])
+    assert conf.prometheus.port == 9616
+    assert conf.libvirt.read_only is True
+    assert conf.libvirt.connection_uri == "qemu:///system"
+    assert conf.prometheus.tenant_labels == [
+        "instance_uuid", "project_id", "project_name", "user_id", "user_name", "flavor"]
+
+
+def test_unknown_option_in_file_is_ignored(tmp_path) -> None:
+    path = tmp_path / "e.conf"
+    path.write_text("[prometheus]\nport = 9700\ncolour = blue\n[nosuchgroup]\nx = 1\n")
+    conf = service.prepare(["--config-file", str(path)])
+    assert conf.prometheus.port == 9700
