@@ -153,3 +153,32 @@ PERF_GAUGES = {
 PERF_EVENTS = F("libvirt_domain_perf_events_total", COUNTER,
                 "Hardware and software perf events counted for the domain, by event.",
                 "perf")
+
+# Families built by hand in the collector, listed here for the docs.
+# (name, type, labels beyond the per-VM ones, help)
+SPECIAL = (
+    ("libvirt_up", GAUGE, None,
+     "Whether libvirt answered the last collection (1) or not (0)."),
+    ("libvirt_domain_info_state", GAUGE, "state",
+     "State of the domain as libvirt's virDomainState code (1 running, 3 paused, "
+     "5 shut off, 6 crashed, ...), named by the state label."),
+    ("libvirt_domain_openstack_info", GAUGE, "all tenancy fields, source",
+     "OpenStack tenancy of the domain (always 1), for joins in PromQL; source says "
+     "where the tenancy came from."),
+    (PERF_EVENTS.name, COUNTER, "event", PERF_EVENTS.help),
+) + tuple((name, GAUGE, "", doc) for name, doc in PERF_GAUGES.values())
+
+SELF = (
+    ("enricher_collection_duration_seconds", GAUGE,
+     "Wall time of the last collection from libvirt, in seconds."),
+    ("enricher_collection_timestamp_seconds", GAUGE, "Unix time of the last collection."),
+    ("enricher_domains", GAUGE, "Domains in the last collection."),
+    ("enricher_tenancy_unresolved_domains", GAUGE,
+     "Domains in the last collection with no known project."),
+    ("enricher_domains_skipped", GAUGE,
+     "Domains left out of the last collection because they vanished or their stats "
+     "or metadata could not be read."),
+    ("enricher_errors_total", COUNTER, "Errors by source and kind."),
+    ("enricher_scrape_duration_seconds", GAUGE,
+     "Time this scrape took until the exporter's own metrics, in seconds."),
+)

@@ -29,6 +29,13 @@ def _family(spec: fam.Family, labels: Sequence[str]) -> Metric:
     return cls(spec.base_name, spec.help, labels=list(labels))
 
 
+def _help(name: str) -> str:
+    for entry in fam.SPECIAL + fam.SELF:
+        if entry[0] == name:
+            return entry[-1]
+    raise KeyError(name)
+
+
 def _ports_labels(tenancy: model.Tenancy) -> tuple[str, str]:
     ports = ",".join(p.uuid for p in tenancy.ports)
     ips = ",".join(ip.address for p in tenancy.ports for ip in p.ips)
@@ -46,10 +53,9 @@ class DomainCollector(Collector):
 
     def describe(self) -> Iterator[Metric]:
         """Family skeletons, so registering never touches libvirt."""
-        yield GaugeMetricFamily("libvirt_up", "Whether libvirt answered the last "
-                                "collection (1) or not (0).")
-        yield GaugeMetricFamily("libvirt_domain_info_state", "")
-        yield GaugeMetricFamily("libvirt_domain_openstack_info", "")
+        for name in ("libvirt_up", "libvirt_domain_info_state",
+                     "libvirt_domain_openstack_info"):
+            yield GaugeMetricFamily(name, _help(name))
         for spec in fam.DOMAIN + fam.VCPU + fam.BLOCK + fam.NET:
             yield _family(spec, ())
 
@@ -59,8 +65,7 @@ class DomainCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         snap = self._snapshot()
-        up = GaugeMetricFamily("libvirt_up", "Whether libvirt answered the last "
-                               "collection (1) or not (0).")
+        up = GaugeMetricFamily("libvirt_up", _help("libvirt_up"))
         up.add_metric([], 1 if snap.libvirt_up else 0)
         yield up
         rows = [(s, self._base(s, snap.tenancy_of(s.uuid))) for s in snap.samples]
@@ -83,9 +88,7 @@ class DomainCollector(Collector):
     def _state(self, rows: Iterable[tuple[DomainSample, tuple[str, ...]]]
                ) -> Iterator[Metric]:
         family = GaugeMetricFamily(
-            "libvirt_domain_info_state",
-            "State of the domain as libvirt's virDomainState code (1 running, "
-            "3 paused, 5 shut off, 6 crashed, ...), named by the state label.",
+            "libvirt_domain_info_state", _help("libvirt_domain_info_state"),
             labels=list(self.base_labels) + ["state"])
         for sample, base in rows:
             family.add_metric(base + (sample.state_name,), sample.state)
@@ -93,9 +96,7 @@ class DomainCollector(Collector):
 
     def _openstack_info(self, snap: Snapshot) -> Iterator[Metric]:
         family = GaugeMetricFamily(
-            "libvirt_domain_openstack_info",
-            "OpenStack tenancy of the domain (always 1), for joins in PromQL; "
-            "source says where the tenancy came from.",
+            "libvirt_domain_openstack_info", _help("libvirt_domain_openstack_info"),
             labels=["domain", "uuid", *INFO_FIELDS, "port_ids", "fixed_ips", "source"])
         for sample in snap.samples:
             tenancy = snap.tenancy_of(sample.uuid)
@@ -149,29 +150,24 @@ class SelfCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         snap = self._snapshot()
-        gauges = (
-            ("enricher_collection_duration_seconds",
-             "Wall time of the last collection from libvirt, in seconds.", snap.duration),
-            ("enricher_collection_timestamp_seconds",
-             "Unix time of the last collection.", snap.collected_at),
-            ("enricher_domains", "Domains in the last collection.", len(snap.samples)),
-            ("enricher_tenancy_unresolved_domains",
-             "Domains in the last collection with no known project.",
-             sum(1 for s in snap.samples if snap.tenancy_of(s.uuid).project_id is None)),
-            ("enricher_domains_skipped",
-             "Domains left out of the last collection because they vanished or "
-             "their stats or metadata could not be read.", snap.skipped),
-        )
-        for name, doc, value in gauges:
-            yield GaugeMetricFamily(name, doc, value=value)
-        errors = CounterMetricFamily("enricher_errors", "Errors by source and kind.",
+        values = {
+            "enricher_collection_duration_seconds": snap.duration,
+            "enricher_collection_timestamp_seconds": snap.collected_at,
+            "enricher_domains": len(snap.samples),
+            "enricher_tenancy_unresolved_domains": sum(
+                1 for s in snap.samples if snap.tenancy_of(s.uuid).project_id is None),
+            "enricher_domains_skipped": snap.skipped,
+        }
+        for name, _type, doc in fam.SELF:
+            if name in values:
+                yield GaugeMetricFamily(name, doc, value=values[name])
+        errors = CounterMetricFamily("enricher_errors", _help("enricher_errors_total"),
                                      labels=["source", "kind"])
         for (source, kind), count in sorted(self._errors.snapshot().items()):
             errors.add_metric([source, kind], count)
         yield errors
         yield GaugeMetricFamily(
-            "enricher_scrape_duration_seconds",
-            "Time this scrape took until the exporter's own metrics, in seconds.",
+            "enricher_scrape_duration_seconds", _help("enricher_scrape_duration_seconds"),
             value=time.monotonic() - self._scrape_started())
 
 
