@@ -10,9 +10,9 @@ import threading
 import time
 from collections.abc import Sequence
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from enricher.exporters import prometheus
+from enricher.exporters import prometheus, text
 from enricher.health import ErrorCounts
 from enricher.sampler import EMPTY, Sampler, Snapshot
 
@@ -44,8 +44,8 @@ class MetricsApp:
             self._started = time.monotonic()
             self._current = snap
             if self._cached is None or self._cached[0] is not snap:
-                self._cached = (snap, generate_latest(self._domains))
-            return self._cached[1] + generate_latest(self._own)
+                self._cached = (snap, text.render(self._domains))
+            return self._cached[1] + text.render(self._own)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
