@@ -70,7 +70,8 @@ set_conf() {
 }
 
 configure_qemu() {
-    install -d -m 0755 "$(dirname "$QEMU_CONF")"
+    # A minimal image may lack these; libvirtd and virtlogd exit without them.
+    install -d -m 0755 "$(dirname "$QEMU_CONF")" /var/log/libvirt
     if [[ ! -e $QEMU_CONF ]]; then
         log "creating $QEMU_CONF"
         printf '# Written by tools/e2e-host-setup.sh\n' >"$QEMU_CONF"

@@ -107,10 +107,11 @@ CREDENTIALS_OPTS = [
                 item_type=cfg.types.String(choices=INTERFACES),
                 default=["internal", "public"],
                 help="Catalog endpoint interfaces to use, in order of "
-                     "preference. The default prefers the internal endpoints "
-                     "a compute node normally reaches (as nova-compute's own "
-                     "service clients do) and falls back to public for "
-                     "clouds that register only public endpoints."),
+                     "preference: public, internal or admin. The default "
+                     "prefers the internal endpoints a compute node normally "
+                     "reaches (as nova-compute's own service clients do) and "
+                     "falls back to public for clouds that register only "
+                     "public endpoints."),
 ]
 
 

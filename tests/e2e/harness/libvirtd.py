@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import libvirt
@@ -34,11 +35,6 @@ class LibvirtHost:
     uri: str
     domain_type: str
     started: list[tuple[str, int]]
-
-    @property
-    def reused(self) -> bool:
-        """True when an already running libvirtd was reused."""
-        return not any(name == "libvirtd" for name, _ in self.started)
 
 
 def silence_error_handler() -> None:
@@ -84,10 +80,11 @@ def open_connection(uri: str, timeout: float) -> libvirt.virConnect:
 def wait_for_connection(uri: str, timeout: float) -> libvirt.virConnect:
     """Retry :func:`open_connection` until ``uri`` answers or ``timeout`` passes."""
     last: list[str] = ["no attempt"]
+    deadline = time.monotonic() + timeout
 
     def _probe() -> libvirt.virConnect | None:
         try:
-            return open_connection(uri, timeout)
+            return open_connection(uri, max(1.0, deadline - time.monotonic()))
         except libvirt.libvirtError as exc:
             last[0] = str(exc)
             return None
@@ -119,19 +116,36 @@ def _daemon_pid(name: str) -> int | None:
     return None
 
 
-def _start_daemon(name: str, binary: str) -> int:
-    """Run ``binary -d`` (it daemonizes) and return the daemon's PID."""
+def _start_daemon(name: str, binary: str) -> int | None:
+    """Run ``binary -d`` (it daemonizes) and return its PID.
+
+    Returns None if the start failed because another ``name`` won the race.
+    """
     LOG.info("starting %s", binary)
     result = subprocess.run(
         [binary, "-d"], capture_output=True, text=True, timeout=60, check=False
     )
     if result.returncode != 0:
-        raise RuntimeError(
-            f"{binary} -d exited {result.returncode}: {result.stderr.strip()}"
-        )
+        if procs.pids_named(name):
+            LOG.info("another %s started meanwhile; using it", name)
+            return None
+        raise RuntimeError(f"{binary} -d exited {result.returncode}: {result.stderr.strip()}")
     return procs.wait_until(
         lambda: _daemon_pid(name), 10, what=f"{name} to write {PID_FILES[name]}"
     )
+
+
+def _ensure_daemons(started: list[tuple[str, int]]) -> None:
+    """Start virtlogd and libvirtd unless a libvirtd runs; record what we start."""
+    if socket_answers() or procs.pids_named("libvirtd"):
+        return
+    for directory in RUNTIME_DIRS:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+    for name, binary in (("virtlogd", VIRTLOGD), ("libvirtd", LIBVIRTD)):
+        if not procs.pids_named(name):
+            pid = _start_daemon(name, binary)
+            if pid is not None:
+                started.append((name, pid))
 
 
 def stop_started(started: list[tuple[str, int]]) -> None:
@@ -144,20 +158,54 @@ def stop_started(started: list[tuple[str, int]]) -> None:
         procs.terminate_pid(pid)
 
 
+def _foreign_active_domains(uri: str) -> list[str]:
+    """Names of domains still running on ``uri`` (ours are gone by teardown)."""
+    try:
+        conn = open_connection(uri, 10)
+    except libvirt.libvirtError as exc:
+        LOG.info("libvirtd no longer answers (%s)", exc)
+        return []
+    try:
+        return [d.name() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)]
+    finally:
+        conn.close()
+
+
+def stop_libvirt(host: LibvirtHost) -> None:
+    """Stop the daemons we started, unless someone else's guests now run on them."""
+    if not host.started:
+        return
+    others = _foreign_active_domains(host.uri)
+    if others:
+        LOG.warning("leaving the libvirtd we started running: other guests use it: %s", others)
+        return
+    stop_started(host.started)
+
+
 def start_libvirt(uri: str = URI, timeout: float = 60.0) -> LibvirtHost:
-    """Reuse a libvirtd serving ``uri`` or start virtlogd and libvirtd."""
+    """Reuse a libvirtd serving ``uri`` or start virtlogd and libvirtd.
+
+    A reused libvirtd that goes away while we wait (another test run stopping
+    the one it started) is replaced by one of our own.
+    """
     silence_error_handler()
     started: list[tuple[str, int]] = []
+    deadline = time.monotonic() + timeout
+    last = ["no attempt"]
+
+    def _probe() -> libvirt.virConnect | None:
+        if not any(name == "libvirtd" for name, _ in started):
+            _ensure_daemons(started)
+        try:
+            return open_connection(uri, max(1.0, deadline - time.monotonic()))
+        except libvirt.libvirtError as exc:
+            last[0] = str(exc)
+            return None
+
     try:
-        if socket_answers() or procs.pids_named("libvirtd"):
-            LOG.info("reusing the running libvirtd")
-        else:
-            for directory in RUNTIME_DIRS:
-                Path(directory).mkdir(parents=True, exist_ok=True)
-            if not procs.pids_named("virtlogd"):
-                started.append(("virtlogd", _start_daemon("virtlogd", VIRTLOGD)))
-            started.append(("libvirtd", _start_daemon("libvirtd", LIBVIRTD)))
-        conn = wait_for_connection(uri, timeout)
+        conn = procs.wait_until(
+            _probe, timeout, what=f"{uri} to answer", interval=0.3, details=lambda: last[0]
+        )
         try:
             domain_type = detect_domain_type(conn)
         finally:
@@ -165,5 +213,6 @@ def start_libvirt(uri: str = URI, timeout: float = 60.0) -> LibvirtHost:
     except BaseException:
         stop_started(started)
         raise
-    LOG.info("libvirt ready at %s, domain type %s", uri, domain_type)
+    reused = "reused" if not started else "started " + ", ".join(n for n, _ in started)
+    LOG.info("libvirt ready at %s (%s), domain type %s", uri, reused, domain_type)
     return LibvirtHost(uri=uri, domain_type=domain_type, started=started)

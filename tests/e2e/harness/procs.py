@@ -1,15 +1,21 @@
-"""Process, port and polling helpers shared by the e2e harness."""
+"""Process, port, polling and HTTP-probe helpers shared by the e2e harness."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import socket
+import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+
+LOG = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -114,3 +120,27 @@ def tail(path: Path, lines: int = 40) -> str:
     except FileNotFoundError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
+
+
+def http_get(url: str, timeout: float = 5.0) -> tuple[int, str]:
+    """GET ``url`` and return (status, body); connection errors give status 0."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace")
+    except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+        return 0, str(exc)
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """SIGTERM a child we started, SIGKILL it after ``timeout``, and reap it."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        LOG.warning("pid %s ignored SIGTERM; killing it", proc.pid)
+        proc.kill()
+        proc.wait(5)

@@ -1,0 +1,290 @@
+"""Tiny firmware-only QEMU guests carrying Nova ``<nova:instance>`` metadata."""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import logging
+import os
+import re
+import shutil
+import struct
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape, quoteattr
+
+import libvirt
+
+from tests.e2e.harness import procs
+
+LOG = logging.getLogger(__name__)
+
+NAME_PREFIX = "enr-e2e-"
+# Taps are "enr" + 6 hex run id + VM suffix: 10 characters, under IFNAMSIZ.
+TAP_RE = re.compile(r"^enr[0-9a-f]{6}[a-z]$")
+NOVA_NS = {
+    "1.0": "http://openstack.org/xmlns/libvirt/nova/1.0",
+    "1.1": "http://openstack.org/xmlns/libvirt/nova/1.1",
+}
+NOVA_PACKAGE = {"1.0": "21.2.4", "1.1": "32.1.0"}
+DISK_BYTES = 16 * 1024 * 1024
+MEMORY_MIB = 64
+QEMU_LOG_DIR = Path("/var/log/libvirt/qemu")
+OWNER_FILE = "owner.pid"
+# <linux/if_tun.h>
+TUNSETIFF, TUNSETPERSIST = 0x400454CA, 0x400454CB
+IFF_TAP, IFF_NO_PI = 0x0002, 0x1000
+
+
+@dataclasses.dataclass(frozen=True)
+class E2EDomain:
+    """One test guest and the tenancy its Nova metadata claims."""
+
+    name: str
+    uuid: str
+    nova_version: str
+    project_id: str
+    project_name: str
+    user_id: str
+    user_name: str
+    flavor: str
+    instance_name: str
+    tap: str
+    disk_path: Path
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Labels every per-VM series of this guest must carry."""
+        return {
+            "domain": self.name,
+            "uuid": self.uuid,
+            "instance_uuid": self.uuid,
+            "project_id": self.project_id,
+            "project_name": self.project_name,
+            "user_id": self.user_id,
+            "user_name": self.user_name,
+            "flavor": self.flavor,
+        }
+
+
+def make_spec(run_id: str, suffix: str, nova_version: str, workdir: Path) -> E2EDomain:
+    """Return a guest spec with freshly generated ids and names."""
+    tag = f"{run_id}-{suffix}"
+    return E2EDomain(
+        name=f"{NAME_PREFIX}{tag}",
+        uuid=str(uuid.uuid4()),
+        nova_version=nova_version,
+        project_id=uuid.uuid4().hex,
+        project_name=f"e2e-project-{tag}",
+        user_id=uuid.uuid4().hex,
+        user_name=f"e2e-user-{tag}",
+        flavor=f"e2e.tiny-{tag}",
+        instance_name=f"e2e-vm-{tag}",
+        tap=f"enr{run_id}{suffix}",
+        disk_path=workdir / f"{suffix}.raw",
+    )
+
+
+def nova_metadata_xml(spec: E2EDomain) -> str:
+    """Return a ``<nova:instance>`` block shaped like Nova writes it."""
+    flavor_id = ' id="42"' if spec.nova_version == "1.1" else ""
+    return f"""\
+    <nova:instance xmlns:nova="{NOVA_NS[spec.nova_version]}">
+      <nova:package version="{NOVA_PACKAGE[spec.nova_version]}"/>
+      <nova:name>{escape(spec.instance_name)}</nova:name>
+      <nova:creationTime>2025-11-04 09:12:45</nova:creationTime>
+      <nova:flavor name={quoteattr(spec.flavor)}{flavor_id}>
+        <nova:memory>{MEMORY_MIB}</nova:memory>
+        <nova:disk>0</nova:disk>
+        <nova:swap>0</nova:swap>
+        <nova:ephemeral>0</nova:ephemeral>
+        <nova:vcpus>1</nova:vcpus>
+      </nova:flavor>
+      <nova:owner>
+        <nova:user uuid={quoteattr(spec.user_id)}>{escape(spec.user_name)}</nova:user>
+        <nova:project uuid={quoteattr(spec.project_id)}>{escape(spec.project_name)}</nova:project>
+      </nova:owner>
+      <nova:root type="image" uuid="949a9b65-d770-4586-b1ae-487414c692ee"/>
+    </nova:instance>"""
+
+
+def domain_xml(spec: E2EDomain, domain_type: str) -> str:
+    """Return the libvirt XML of a 64 MiB, 1 vCPU guest that idles in SeaBIOS."""
+    return f"""\
+<domain type={quoteattr(domain_type)}>
+  <name>{escape(spec.name)}</name>
+  <uuid>{spec.uuid}</uuid>
+  <metadata>
+{nova_metadata_xml(spec)}
+  </metadata>
+  <memory unit='MiB'>{MEMORY_MIB}</memory>
+  <currentMemory unit='MiB'>{MEMORY_MIB}</currentMemory>
+  <vcpu placement='static'>1</vcpu>
+  <os>
+    <type arch='x86_64'>hvm</type>
+    <boot dev='hd'/>
+    <bios rebootTimeout='-1'/>
+  </os>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source file={quoteattr(str(spec.disk_path))}/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <interface type='ethernet'>
+      <target dev={quoteattr(spec.tap)} managed='yes'/>
+      <model type='virtio'/>
+    </interface>
+    <memballoon model='virtio'>
+      <stats period='2'/>
+    </memballoon>
+  </devices>
+</domain>
+"""
+
+
+def boot(conn: libvirt.virConnect, spec: E2EDomain, domain_type: str) -> None:
+    """Create the disk file, define the guest and start it."""
+    with spec.disk_path.open("wb") as disk:
+        disk.truncate(DISK_BYTES)
+    dom = conn.defineXML(domain_xml(spec, domain_type))
+    dom.create()
+    LOG.info("started %s (%s, tap %s)", spec.name, domain_type, spec.tap)
+
+
+def tap_exists(name: str) -> bool:
+    """True if a network interface called ``name`` exists."""
+    return Path("/sys/class/net", name).exists()
+
+
+def _unpersist_tap(name: str) -> None:
+    """Delete a persistent tap through /dev/net/tun (for hosts without iproute2)."""
+    ifreq = struct.pack("16sH22x", name.encode(), IFF_TAP | IFF_NO_PI)
+    with open("/dev/net/tun", "rb", buffering=0) as tun:
+        fcntl.ioctl(tun, TUNSETIFF, ifreq)
+        fcntl.ioctl(tun, TUNSETPERSIST, 0)
+
+
+def delete_tap(name: str) -> None:
+    """Remove a lingering tap with ``ip link del`` (or the TUN ioctls without ``ip``)."""
+    if not tap_exists(name):
+        return
+    LOG.warning("tap %s lingers after its domain; deleting it", name)
+    ip = shutil.which("ip") or shutil.which("ip", path="/usr/sbin:/sbin")
+    if ip:
+        subprocess.run([ip, "link", "del", name], check=True, capture_output=True)
+    else:
+        _unpersist_tap(name)
+
+
+def _disk_dirs(dom: libvirt.virDomain) -> set[Path]:
+    """Return the harness-made temp directories holding ``dom``'s disks."""
+    root = ElementTree.fromstring(dom.XMLDesc(0))
+    dirs = set()
+    for source in root.iterfind("./devices/disk/source"):
+        parent = Path(source.get("file", "")).parent
+        if parent.name.startswith(NAME_PREFIX) and parent.parent == Path(tempfile.gettempdir()):
+            dirs.add(parent)
+    return dirs
+
+
+def _taps(dom: libvirt.virDomain) -> set[str]:
+    """Return the tap names of ``dom``'s ethernet interfaces."""
+    root = ElementTree.fromstring(dom.XMLDesc(0))
+    return {
+        target.get("dev", "")
+        for target in root.iterfind("./devices/interface/target")
+        if TAP_RE.match(target.get("dev", ""))
+    }
+
+
+def remove_domain(dom: libvirt.virDomain, *, remove_disk_dirs: bool = False) -> None:
+    """Destroy and undefine ``dom``, then drop its log, taps and (optionally) disk dirs."""
+    disk_dirs = _disk_dirs(dom) if remove_disk_dirs else set()
+    taps = _taps(dom)
+    name = dom.name()
+    try:
+        if dom.isActive():
+            dom.destroy()
+        if dom.isPersistent():
+            dom.undefine()
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+            raise
+    LOG.info("removed domain %s", name)
+    (QEMU_LOG_DIR / f"{name}.log").unlink(missing_ok=True)
+    for tap in taps:
+        delete_tap(tap)
+    for directory in disk_dirs:
+        if directory.exists():
+            shutil.rmtree(directory)
+
+
+def make_workdir(run_id: str) -> Path:
+    """Create this run's temp dir for disks, marked with our PID as its owner."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"{NAME_PREFIX}{run_id}-"))
+    (workdir / OWNER_FILE).write_text(str(os.getpid()))
+    return workdir
+
+
+def _owned_by_live_run(dom: libvirt.virDomain) -> bool:
+    """True if ``dom``'s disks sit in the workdir of a test run still running."""
+    for directory in _disk_dirs(dom):
+        pid = procs.read_pid_file(directory / OWNER_FILE)
+        comm = procs.pid_comm(pid) if pid and pid != os.getpid() else None
+        if comm and comm.startswith(("python", "pytest")) and procs.pid_alive(pid):
+            return True
+    return False
+
+
+def cleanup_leftovers(conn: libvirt.virConnect) -> list[str]:
+    """Remove ``enr-e2e-*`` domains and taps that earlier, dead runs left behind."""
+    removed = []
+    for dom in conn.listAllDomains(0):
+        if not dom.name().startswith(NAME_PREFIX):
+            continue
+        if _owned_by_live_run(dom):
+            LOG.warning("leaving %s alone: another e2e run owns it", dom.name())
+            continue
+        LOG.warning("removing leftover domain %s", dom.name())
+        remove_domain(dom, remove_disk_dirs=True)
+        removed.append(dom.name())
+    in_use = {tap for dom in conn.listAllDomains(0) for tap in _taps(dom)}
+    for tap in Path("/sys/class/net").iterdir():
+        if TAP_RE.match(tap.name) and tap.name not in in_use:
+            delete_tap(tap.name)
+            removed.append(tap.name)
+    return removed
+
+
+def remove_spec(conn: libvirt.virConnect, spec: E2EDomain) -> None:
+    """Tear down the guest of ``spec`` (if defined) and everything it used."""
+    try:
+        dom = conn.lookupByName(spec.name)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+            raise
+    else:
+        remove_domain(dom)
+    delete_tap(spec.tap)
+    spec.disk_path.unlink(missing_ok=True)
+
+
+def remove_specs(conn: libvirt.virConnect, specs: Iterable[E2EDomain]) -> None:
+    """Tear down every guest in ``specs``, then report all failures at once."""
+    failures = []
+    for spec in specs:
+        try:
+            remove_spec(conn, spec)
+        except (libvirt.libvirtError, OSError, subprocess.CalledProcessError) as exc:
+            LOG.error("could not remove %s: %s", spec.name, exc)
+            failures.append(f"{spec.name}: {exc}")
+    if failures:
+        raise RuntimeError("teardown failed: " + "; ".join(failures))
