@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from enricher import exceptions
+from enricher.extra.runner import ExtraResult, ExtraRunner
 from enricher.health import ErrorCounts
 from enricher.libvirt.connection import Connection, is_disconnection, libvirt
 from enricher.libvirt.stats import DomainSample, StatsReader
@@ -30,6 +31,8 @@ class Snapshot:
     duration: float
     skipped: int = 0
     sequence: int = 0
+    extra: ExtraResult | None = None  # None when [DEFAULT] extra_stats is empty
+    interval: float = 0.0  # the sampler's interval; 0 means collected at scrape time
 
     def tenancy_of(self, uuid: str) -> model.Tenancy:
         return self.tenancy.get(uuid, model.NO_TENANCY)
@@ -39,20 +42,24 @@ EMPTY = Snapshot((), MappingProxyType({}), False, 0.0, 0.0)
 
 
 class Sampler:
-    """Owns collection: one bulk stats call, then tenancy from the cache.
+    """Owns collection: one bulk stats call, tenancy from the cache, extra statistics.
 
     With ``interval`` > 0 a background thread collects every interval and
     ``latest()`` returns at once; with 0, ``latest()`` collects on demand and
-    concurrent callers share one collection.
+    concurrent callers share one collection. The ``extra`` runner's per-domain
+    calls happen here too, after the bulk call, never on a scrape that is
+    served from a background snapshot.
     """
 
     def __init__(self, connection: Connection, reader: StatsReader,
                  resolver: Resolver, errors: ErrorCounts, interval: float = 0.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 extra: ExtraRunner | None = None) -> None:
         self._connection = connection
         self._reader = reader
         self._resolver = resolver
         self._errors = errors
+        self._extra = extra
         self.interval = interval
         self._clock = clock
         self._snapshot = EMPTY
@@ -85,6 +92,7 @@ class Sampler:
         try:
             conn = self._connection.get()
             collection = self._reader.collect(conn)
+            sampled_at = time.monotonic()
             tenancy = self._resolver.resolve(collection.domains)
         except exceptions.LibvirtUnavailable as exc:
             LOG.debug("Collection skipped: %s", exc)
@@ -103,14 +111,18 @@ class Sampler:
                 self._errors.add("libvirt", "domain_skipped", collection.failed)
             samples = tuple(s for s in collection.samples if s.uuid in tenancy)
             skipped = collection.failed + len(collection.samples) - len(samples)
+            extra = (self._extra.collect(samples, collection.domains, sampled_at)
+                     if self._extra is not None else None)
             snap = Snapshot(samples, MappingProxyType(tenancy), True, self._clock(),
-                            time.monotonic() - started, skipped, self._sequence)
+                            time.monotonic() - started, skipped, self._sequence,
+                            extra, self.interval)
         self._snapshot = snap
         return snap
 
     def _down(self, started: float) -> Snapshot:
+        extra = self._extra.idle() if self._extra is not None else None
         return Snapshot((), MappingProxyType({}), False, self._clock(),
-                        time.monotonic() - started, 0, self._sequence)
+                        time.monotonic() - started, 0, self._sequence, extra, self.interval)
 
     def start(self) -> None:
         """Start the background loop when an interval is configured."""
@@ -132,3 +144,5 @@ class Sampler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._extra is not None:
+            self._extra.stop()

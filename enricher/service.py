@@ -33,6 +33,8 @@ def _validate(conf: cfg.ConfigOpts) -> None:
         for opt in options:
             try:
                 getattr(section, opt.dest)
+            except cfg.NoSuchOptError:
+                continue  # auth plugin options: validated when the plugin loads
             except (cfg.ConfigFileValueError, ValueError) as exc:
                 reason = str(exc).split(" is not valid: ", 1)[-1]
                 where = _location(conf, opt.dest, group)

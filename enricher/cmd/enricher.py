@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Sequence
@@ -11,14 +12,37 @@ from collections.abc import Sequence
 from oslo_config import cfg
 
 from enricher import service
+from enricher.backoff import Backoff
+from enricher.events.monitor import EventMonitor
 from enricher.exporters.http import MetricsApp, MetricsServer
+from enricher.extra import catalog as extra_catalog
+from enricher.extra.runner import ExtraRunner
 from enricher.health import ErrorCounts
+from enricher.libvirt import events as libvirt_events
 from enricher.libvirt.connection import Connection
 from enricher.libvirt.stats import StatsReader
 from enricher.sampler import Sampler
+from enricher.tenancy.fallback import NovaFallback
 from enricher.tenancy.resolver import Resolver
 
 LOG = logging.getLogger("enricher")
+
+
+def nova_fallback(conf: cfg.ConfigOpts, errors: ErrorCounts) -> NovaFallback | None:
+    """The Nova API fallback, or None (said once) when no credentials are set."""
+    if not (conf.nova.cloud or conf.service_credentials.auth_type):
+        LOG.info("Nova API fallback is off: no [service_credentials] auth_type and "
+                 "no [nova] cloud configured; tenancy comes from metadata only")
+        return None
+    from enricher.tenancy import nova_api  # openstacksdk is heavy: import on demand
+
+    source = nova_api.NovaTenancySource(conf, socket.gethostname())
+    if not source.enabled:
+        return None
+    return NovaFallback(source, errors, cache_ttl=conf.nova.cache_ttl,
+                        negative_ttl=conf.nova.negative_cache_ttl,
+                        refresh_min_interval=conf.nova.refresh_min_interval,
+                        backoff=Backoff(1.0, float(conf.nova.backoff_max)))
 
 
 class Service:
@@ -27,21 +51,42 @@ class Service:
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.conf = conf
         self.errors = ErrorCounts()
+        if conf.events.enabled:
+            # libvirt wants its event loop registered before any connection opens.
+            libvirt_events.register_default_impl()
         self.connection = Connection.from_conf(conf)
         groups = ["state"] + [g for g in conf.libvirt.stats_groups if g != "state"]
+        self.extra = ExtraRunner.from_conf(conf, self.errors)
+        if self.extra is not None:
+            groups = extra_catalog.stats_groups(groups, self.extra.selectors)
         self.resolver = Resolver(self.errors, ttl=conf.libvirt.metadata_cache_ttl)
+        self.nova = nova_fallback(conf, self.errors)
+        self.resolver.fallback = self.nova
         self.sampler = Sampler(self.connection, StatsReader(groups), self.resolver,
-                               self.errors, interval=conf.interval)
-        self.app = MetricsApp(self.sampler, self.errors, conf.prometheus.tenant_labels)
+                               self.errors, interval=conf.interval, extra=self.extra)
+        self.events = (EventMonitor(conf, self.connection, self.resolver, self.errors,
+                                    lambda: self.sampler.snapshot)
+                       if conf.events.enabled else None)
+        own = [self.events.collector] if self.events else []
+        if self.nova is not None:
+            from enricher.exporters.nova_metrics import NovaCollector
+            own.append(NovaCollector(self.nova))
+        self.app = MetricsApp(self.sampler, self.errors, conf.prometheus.tenant_labels, own)
         self.server = MetricsServer(conf.prometheus.host, conf.prometheus.port, self.app)
 
     def start(self) -> None:
+        if self.events is not None:
+            self.events.start()
         self.sampler.start()
         self.server.start()
 
     def stop(self) -> None:
         self.server.stop()
         self.sampler.stop()
+        if self.events is not None:
+            self.events.stop()
+        if self.nova is not None:
+            self.nova.stop()
         self.connection.close()
 
 
@@ -54,6 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     service.setup_logging(conf)
     try:
         svc = Service(conf)
+    except cfg.Error as exc:
+        print("enricher: error: %s" % str(exc).splitlines()[0], file=sys.stderr)
+        return 2
     except OSError as exc:
         print("enricher: error: cannot listen on [prometheus] host/port %s:%s: %s"
               % (conf.prometheus.host, conf.prometheus.port, exc.strerror),

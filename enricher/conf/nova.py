@@ -22,10 +22,11 @@ OPTS = [
     cfg.StrOpt("host",
                help="Name of this compute host as Nova knows it: the [DEFAULT] "
                     "host of nova-compute, shown as OS-EXT-SRV-ATTR:host. The "
-                    "server list is filtered by it. Unset means the libvirt "
-                    "hostname. Set it when the two differ (for example a "
-                    "short name and a fully qualified one), otherwise Nova "
-                    "lists no servers for this host."),
+                    "server list is filtered by it. Unset means this "
+                    "machine's hostname (socket.gethostname()), which is also "
+                    "nova-compute's default. Set it when nova-compute's host "
+                    "differs (for example a fully qualified name), otherwise "
+                    "Nova lists no servers for this host."),
     cfg.StrOpt("cloud",
                help="Name of a clouds.yaml entry to authenticate with instead "
                     "of the [service_credentials] group. Unset means use "

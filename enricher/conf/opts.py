@@ -6,9 +6,9 @@ import itertools
 
 from oslo_config import cfg
 
-from enricher.conf import default, libvirt, prometheus
+from enricher.conf import default, events, extra, libvirt, nova, prometheus
 
-MODULES = (default, libvirt, prometheus)
+MODULES = (default, extra, libvirt, prometheus, nova, events)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from enricher.extra import catalog as _extra
+from enricher.extra import exposition as _extra_exposition
+
 GAUGE = "gauge"
 COUNTER = "counter"
 
@@ -166,6 +169,12 @@ SPECIAL = (
      "OpenStack tenancy of the domain (always 1), for joins in PromQL; source says "
      "where the tenancy came from."),
     (PERF_EVENTS.name, COUNTER, "event", PERF_EVENTS.help),
+    ("libvirt_domain_events_total", COUNTER, "event, detail",
+     "Domain events libvirt reported (lifecycle, reboot, watchdog, I/O error, "
+     "metadata change, ...), by event type and detail. Kept for [events] "
+     "retention seconds after the domain is gone."),
+    ("libvirt_domain_last_event_timestamp_seconds", GAUGE, "event",
+     "Unix time of the domain's last event of each type."),
 ) + tuple((name, GAUGE, "", doc) for name, doc in PERF_GAUGES.values())
 
 SELF = (
@@ -179,6 +188,33 @@ SELF = (
      "Domains left out of the last collection because they vanished or their stats "
      "or metadata could not be read."),
     ("enricher_errors_total", COUNTER, "Errors by source and kind."),
+    ("enricher_event_queue_length", GAUGE,
+     "Domain events received from libvirt and not yet dispatched."),
+    ("enricher_events_dropped_total", COUNTER,
+     "Domain events dropped because the dispatch queue was full."),
+    ("enricher_event_reconnects_total", COUNTER,
+     "Times the domain event callbacks were registered again on a new libvirt "
+     "connection after the previous one was lost."),
+    ("enricher_event_webhook_queue_length", GAUGE,
+     "Events waiting to be posted to the webhook (only with [events] webhook_url)."),
+    ("enricher_event_webhook_sent_total", COUNTER,
+     "Events the webhook accepted (only with [events] webhook_url)."),
+    ("enricher_event_webhook_dropped_total", COUNTER,
+     "Events not posted to the webhook because its queue was full or every "
+     "attempt failed (only with [events] webhook_url)."),
     ("enricher_scrape_duration_seconds", GAUGE,
      "Time this scrape took until the exporter's own metrics, in seconds."),
 )
+
+# The interval mode and the collectd virt plugin's extra statistics
+# ([DEFAULT] extra_stats): exported by the SelfCollector and the ExtraCollector.
+SELF += (
+    ("enricher_collection_interval_seconds", GAUGE,
+     "Seconds between collections by the background sampler ([DEFAULT] interval); "
+     "0 when samples are collected at scrape time. Its HELP text says which."),
+) + tuple((name, typ, "%s Only with [DEFAULT] extra_stats." % doc)
+          for name, typ, doc in _extra_exposition.SELF)
+SPECIAL += tuple(
+    (f.name, f.type, ", ".join(f.labels),
+     "%s Only with [DEFAULT] extra_stats = %s." % (f.help, f.selector))
+    for f in _extra.FAMILIES)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 
 from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
 from enricher.exporters import prometheus, text
 from enricher.health import ErrorCounts
@@ -28,14 +29,16 @@ class MetricsApp:
     """Renders /metrics: the domain part is cached per snapshot."""
 
     def __init__(self, sampler: Sampler, errors: ErrorCounts,
-                 tenant_labels: Sequence[str]) -> None:
+                 tenant_labels: Sequence[str], per_scrape: Sequence[Collector] = ()
+                 ) -> None:
         self._sampler = sampler
         self._lock = threading.Lock()
         self._current: Snapshot = EMPTY
         self._cached: tuple[Snapshot, bytes] | None = None
         self._started = 0.0
         self._domains, self._own = prometheus.registries(
-            lambda: self._current, errors, tenant_labels, lambda: self._started)
+            lambda: self._current, errors, tenant_labels, lambda: self._started,
+            per_scrape)
 
     def render(self) -> bytes:
         """The full exposition text for one scrape."""

@@ -10,6 +10,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from enricher.exporters import families as fam
+from enricher.extra.exposition import ExtraCollector
 from enricher.health import ErrorCounts
 from enricher.libvirt.stats import DomainSample
 from enricher.sampler import Snapshot
@@ -36,6 +37,16 @@ def _help(name: str) -> str:
     raise KeyError(name)
 
 
+def interval_help(interval: float) -> str:
+    """HELP of enricher_collection_interval_seconds: says how samples are collected."""
+    if interval > 0:
+        return ("Seconds between collections by the background sampler ([DEFAULT] "
+                "interval): scrapes are served from the latest snapshot and never wait "
+                "on libvirt.")
+    return ("0: samples are collected from libvirt when scraped ([DEFAULT] interval = 0); "
+            "concurrent scrapes share one collection.")
+
+
 def _ports_labels(tenancy: model.Tenancy) -> tuple[str, str]:
     ports = ",".join(p.uuid for p in tenancy.ports)
     ips = ",".join(ip.address for p in tenancy.ports for ip in p.ips)
@@ -59,7 +70,9 @@ class DomainCollector(Collector):
         for spec in fam.DOMAIN + fam.VCPU + fam.BLOCK + fam.NET:
             yield _family(spec, ())
 
-    def _base(self, sample: DomainSample, tenancy: model.Tenancy) -> tuple[str, ...]:
+    def base_values(self, sample: DomainSample, tenancy: model.Tenancy
+                    ) -> tuple[str, ...]:
+        """Values of ``base_labels`` for one domain; other per-VM collectors share it."""
         return (sample.name, sample.uuid) + tuple(
             tenancy.label_value(f) for f in self.tenant_labels)
 
@@ -68,7 +81,7 @@ class DomainCollector(Collector):
         up = GaugeMetricFamily("libvirt_up", _help("libvirt_up"))
         up.add_metric([], 1 if snap.libvirt_up else 0)
         yield up
-        rows = [(s, self._base(s, snap.tenancy_of(s.uuid))) for s in snap.samples]
+        rows = [(s, self.base_values(s, snap.tenancy_of(s.uuid))) for s in snap.samples]
         active = [(s, b) for s, b in rows if s.active]
         yield from self._state(rows)
         yield from self._openstack_info(snap)
@@ -161,6 +174,8 @@ class SelfCollector(Collector):
         for name, _type, doc in fam.SELF:
             if name in values:
                 yield GaugeMetricFamily(name, doc, value=values[name])
+        yield GaugeMetricFamily("enricher_collection_interval_seconds",
+                                interval_help(snap.interval), value=snap.interval)
         errors = CounterMetricFamily("enricher_errors", _help("enricher_errors_total"),
                                      labels=["source", "kind"])
         for (source, kind), count in sorted(self._errors.snapshot().items()):
@@ -172,11 +187,20 @@ class SelfCollector(Collector):
 
 
 def registries(snapshot: Callable[[], Snapshot], errors: ErrorCounts,
-               tenant_labels: Sequence[str], scrape_started: Callable[[], float]
+               tenant_labels: Sequence[str], scrape_started: Callable[[], float],
+               per_scrape: Sequence[Collector] = ()
                ) -> tuple[CollectorRegistry, CollectorRegistry]:
-    """Two registries: per-snapshot domain families, and per-scrape self-metrics."""
+    """Two registries: per-snapshot domain families, and per-scrape self-metrics.
+
+    ``per_scrape`` collectors (domain events) change between snapshots, so
+    they go on the second registry, rendered on every scrape.
+    """
     domains = CollectorRegistry(auto_describe=True)
-    domains.register(DomainCollector(snapshot, tenant_labels))
+    per_vm = DomainCollector(snapshot, tenant_labels)
+    domains.register(per_vm)
+    domains.register(ExtraCollector(snapshot, per_vm.base_labels, per_vm.base_values))
     own = CollectorRegistry(auto_describe=False)
     own.register(SelfCollector(snapshot, errors, scrape_started))
+    for collector in per_scrape:
+        own.register(collector)
     return domains, own

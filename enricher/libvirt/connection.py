@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from enricher import exceptions
+from enricher.backoff import Backoff
 
 try:  # The conf and docs tooling must import without libvirt-python.
     import libvirt
@@ -64,30 +64,26 @@ def _quiet_errors(_ctx: Any, _err: Any) -> None:
     """Swallow libvirt's default print-to-stderr; we raise and log ourselves."""
 
 
-class Backoff:
-    """Exponential back-off with full jitter."""
+_CLOSE_REASONS = {0: "error", 1: "eof", 2: "keepalive", 3: "client"}
 
-    def __init__(self, base: float, maximum: float,
-                 rand: Callable[[], float] = random.random) -> None:
-        self._base = base
-        self._max = maximum
-        self._rand = rand
-        self._failures = 0
 
-    def reset(self) -> None:
-        self._failures = 0
-
-    def next_delay(self) -> float:
-        delay = min(self._max, self._base * (2 ** self._failures))
-        self._failures += 1
-        return delay * (0.5 + self._rand() / 2)
+def _close_quietly(conn: Any) -> None:
+    """Close a connection we are done with, without its close callback firing."""
+    for step in (conn.unregisterCloseCallback, conn.close):
+        try:
+            step()
+        except libvirt.libvirtError as exc:
+            LOG.debug("Closing a libvirt connection: %s failed: %s", step.__name__, exc)
 
 
 class Connection:
     """A shared libvirt connection, reopened with back-off when it drops.
 
     ``get()`` returns an open ``virConnect`` or raises LibvirtUnavailable;
-    ``up`` says whether the last attempt to use libvirt succeeded.
+    ``up`` says whether the last attempt to use libvirt succeeded. With
+    ``keepalive`` = (interval, count) and an event loop running, libvirt
+    notices a dead daemon by itself; its close callback marks the connection
+    closed and runs the ``on_close`` hooks, and the next ``get()`` reopens it.
     """
 
     def __init__(self, uri: str, read_only: bool = True,
@@ -105,7 +101,11 @@ class Connection:
         self._retry_at = 0.0
         self._logged_down = False
         self.up = False
+        self.keepalive: tuple[int, int] | None = None
+        self._closed: Any = None  # the virConnect libvirt said was closed
+        self._closed_reason = ""
         self.on_reconnect: list[Callable[[Any], None]] = []
+        self.on_close: list[Callable[[str], None]] = []
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> Connection:
@@ -115,8 +115,12 @@ class Connection:
     def get(self) -> Any:
         """An open connection; LibvirtUnavailable while libvirtd is away."""
         with self._lock:
-            if self._conn is not None:
+            if self._conn is not None and self._conn is not self._closed:
                 return self._conn
+            if self._conn is not None:
+                stale, self._conn = self._conn, None
+                self._mark_down("libvirt closed the connection (%s)" % self._closed_reason)
+                _close_quietly(stale)
             now = self._clock()
             if now < self._retry_at:
                 raise exceptions.LibvirtUnavailable(
@@ -130,6 +134,7 @@ class Connection:
                 self._mark_down("cannot connect to %s: %s" % (self.uri, exc))
                 raise exceptions.LibvirtUnavailable(str(exc)) from exc
             self._conn = conn
+            self._watch(conn)
             self._backoff.reset()
             self._retry_at = 0.0
             self.up = True
@@ -142,6 +147,32 @@ class Connection:
             callback(conn)
         return conn
 
+    @property
+    def connected(self) -> bool:
+        """True while a connection is open and libvirt has not closed it."""
+        conn = self._conn
+        return conn is not None and conn is not self._closed
+
+    def _watch(self, conn: Any) -> None:
+        """Have libvirt probe the peer (keepalive) and tell us when it closes."""
+        if self.keepalive:
+            try:
+                conn.setKeepAlive(*self.keepalive)
+            except libvirt.libvirtError as exc:
+                LOG.debug("No keepalive on %s: %s", self.uri, exc)
+        try:
+            conn.registerCloseCallback(self._on_closed, None)
+        except libvirt.libvirtError as exc:
+            LOG.debug("No close callback on %s: %s", self.uri, exc)
+
+    def _on_closed(self, conn: Any, reason: int, _opaque: Any) -> None:
+        """libvirt's close callback (event loop thread): flag, never block."""
+        self._closed_reason = _CLOSE_REASONS.get(reason, str(reason))
+        self._closed = conn
+        self.up = False
+        for callback in self.on_close:
+            callback(self._closed_reason)
+
     def mark_success(self) -> None:
         self.up = True
 
@@ -152,10 +183,7 @@ class Connection:
             self._retry_at = self._clock() + self._backoff.next_delay()
             self._mark_down(reason)
         if conn is not None:
-            try:
-                conn.close()
-            except libvirt.libvirtError:
-                LOG.debug("Closing a broken libvirt connection failed", exc_info=True)
+            _close_quietly(conn)
 
     def _mark_down(self, reason: str) -> None:
         self.up = False
@@ -167,7 +195,4 @@ class Connection:
         with self._lock:
             conn, self._conn = self._conn, None
         if conn is not None:
-            try:
-                conn.close()
-            except libvirt.libvirtError:
-                LOG.debug("Closing the libvirt connection failed", exc_info=True)
+            _close_quietly(conn)

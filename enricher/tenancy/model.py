@@ -100,9 +100,15 @@ class Tenancy:
         where the data came from.
         """
         changes = {}
+        skip = {"source"}
+        # A name belongs to its id: never pair one project's id with another's name.
+        for ident, name in (("project_id", "project_name"), ("user_id", "user_name")):
+            if None not in (getattr(self, ident), getattr(other, ident)) and \
+                    getattr(self, ident) != getattr(other, ident):
+                skip.add(name)
         for field in dataclasses.fields(self):
             name = field.name
-            if name == "source":
+            if name in skip:
                 continue
             mine = getattr(self, name)
             if (mine is None or mine == ()) and getattr(other, name) not in (None, ()):

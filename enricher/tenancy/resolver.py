@@ -38,7 +38,10 @@ class Fallback(Protocol):
 
     def complete(self, wanted: Mapping[str, tuple[str, model.Tenancy]]
                  ) -> Mapping[str, model.Tenancy]:
-        """Given uuid -> (domain name, partial tenancy), return completed ones."""
+        """Given uuid -> (domain name, partial tenancy), return what is known."""
+
+    def forget(self, uuid: str) -> None:
+        """Drop what is cached about one domain."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -51,6 +54,8 @@ class _Entry:
 class Resolver:
     """Cache of Tenancy by domain UUID.
 
+    Entries hold what the metadata says; the fallback (Nova API), if any,
+    fills the gaps of incomplete ones on every resolve from its own cache.
     An entry is read from the domain's metadata when the domain is first
     seen, when its libvirt id changes (it was started again, e.g. after a
     Nova hard reboot, resize or migration), when ``ttl`` expires, or after
@@ -68,12 +73,32 @@ class Resolver:
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
+        self._invalidated: set[str] = set()  # since the current resolve() began
         self.reads = 0
 
     def invalidate(self, uuid: str) -> None:
         """Forget one domain so that its metadata is read again."""
         with self._lock:
             self._entries.pop(uuid, None)
+            self._invalidated.add(uuid)
+        if self.fallback is not None:
+            self.fallback.forget(uuid)
+
+    def lookup(self, uuid: str, dom: Any) -> model.Tenancy:
+        """One domain's tenancy now: cached, or read at once and cached.
+
+        For events about a domain no collection has seen yet. A libvirtError
+        is raised for the caller to handle; the Nova API fallback is left to
+        the next collection.
+        """
+        with self._lock:
+            entry = self._entries.get(uuid)
+        if entry is not None:
+            return entry.tenancy
+        tenancy = self._read(uuid, dom)
+        with self._lock:
+            entry = self._entries.setdefault(uuid, _Entry(tenancy, dom.ID(), self._clock()))
+            return entry.tenancy
 
     def _stale(self, entry: _Entry | None, domain_id: int, now: float) -> bool:
         if entry is None or entry.domain_id != domain_id:
@@ -100,9 +125,9 @@ class Resolver:
         """
         now = self._clock()
         result: dict[str, model.Tenancy] = {}
-        fresh: dict[str, model.Tenancy] = {}
         with self._lock:
             entries = dict(self._entries)
+            self._invalidated.clear()
         for uuid, dom in domains.items():
             domain_id = dom.ID()
             entry = entries.get(uuid)
@@ -118,17 +143,18 @@ class Resolver:
                 self._errors.add("metadata", kind)
                 LOG.warning("Cannot read the metadata of domain %s: %s", uuid, exc)
                 continue
-            fresh[uuid] = tenancy
             entries[uuid] = _Entry(tenancy, domain_id, now)
             result[uuid] = tenancy
         if self.fallback is not None:
             result.update(self._complete(result, domains))
         with self._lock:
+            # Invalidated while we read: keep what lookup() stored since, if anything.
+            for uuid in self._invalidated:
+                entries.pop(uuid, None)
+                if uuid in self._entries:
+                    entries[uuid] = self._entries[uuid]
             # Drop domains that are gone from libvirt, keep the rest.
             self._entries = {u: entries[u] for u in domains if u in entries}
-            for uuid in result:
-                if uuid in self._entries:
-                    self._entries[uuid].tenancy = result[uuid]
         return result
 
     def _complete(self, result: Mapping[str, model.Tenancy], domains: Mapping[str, Any]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 import shutil
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 from oslo_config import cfg
@@ -16,10 +16,13 @@ from enricher.conf import opts
 from tests import fixtures
 
 
-def make_conf(uri: str, **overrides: object) -> cfg.ConfigOpts:
+def make_conf(uri: str, config_files: Sequence[str] = (), **overrides: object
+              ) -> cfg.ConfigOpts:
+    """Options as a config file would give them; ``group__name=value`` overrides."""
     conf = cfg.ConfigOpts()
     opts.register_opts(conf)
-    conf([], project="enricher", default_config_files=[])
+    conf([], project="enricher", default_config_files=list(config_files),
+         default_config_dirs=[])
     conf.set_override("connection_uri", uri, "libvirt")
     conf.set_override("host", "127.0.0.1", "prometheus")
     conf.set_override("port", 0, "prometheus")
@@ -41,8 +44,8 @@ def node_file(tmp_path: pathlib.Path) -> pathlib.Path:
 def service_factory() -> Iterator:
     started: list[Service] = []
 
-    def factory(uri: str, **overrides: object) -> Service:
-        svc = Service(make_conf(uri, **overrides))
+    def factory(uri: str, config_files: Sequence[str] = (), **overrides: object) -> Service:
+        svc = Service(make_conf(uri, config_files, **overrides))
         svc.start()
         started.append(svc)
         return svc

@@ -531,19 +531,6 @@ def test_endpoint_labels(url, endpoint):
     assert nova_api.endpoint_of(url) == endpoint
 
 
-def test_backoff_grows_with_jitter_and_resets():
-    backoff = nova_api.Backoff(base=1.0, maximum=10.0, jitter=0.5, rand=lambda: 1.0)
-    assert [backoff.next_delay() for _ in range(6)] == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
-    backoff.reset()
-    assert backoff.next_delay() == 0.5
-    full = nova_api.Backoff(base=1.0, maximum=10.0, rand=lambda: 0.0)
-    assert [full.next_delay() for _ in range(5)] == [1.0, 2.0, 4.0, 8.0, 10.0]
-    for _ in range(5000):
-        assert full.next_delay() == 10.0
-    with pytest.raises(ValueError):
-        nova_api.Backoff(base=0)
-
-
 # -- the simulator itself ------------------------------------------------------------------
 def _get(sim: KeystoneNovaSimulator, path: str, version: str | None = None,
          token: bool = True, **params: str) -> requests.Response:

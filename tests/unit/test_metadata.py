@@ -150,7 +150,7 @@ def test_wrong_root_element_is_malformed() -> None:
 def test_merge_fills_only_unknown_fields() -> None:
     meta = model.Tenancy(project_id="p1", project_name=None, flavor="m1",
                          source=model.SOURCE_METADATA)
-    api = model.Tenancy(project_id="p2", project_name="team", flavor="m2",
+    api = model.Tenancy(project_id="p1", project_name="team", flavor="m2",
                         user_id="u", source=model.SOURCE_NOVA_API)
     merged = meta.merged_with(api)
     assert merged.project_id == "p1"
@@ -160,3 +160,12 @@ def test_merge_fills_only_unknown_fields() -> None:
     assert merged.source == model.SOURCE_MERGED
     assert model.Tenancy().merged_with(api).source == model.SOURCE_NOVA_API
     assert meta.merged_with(model.Tenancy()) is meta
+
+
+def test_merge_never_pairs_an_id_with_another_ids_name() -> None:
+    meta = model.Tenancy(project_id="p1", user_id="u1", source=model.SOURCE_METADATA)
+    api = model.Tenancy(project_id="p2", project_name="other", user_id="u1",
+                        user_name="bob", source=model.SOURCE_NOVA_API)
+    merged = meta.merged_with(api)
+    assert merged.project_id == "p1" and merged.project_name is None
+    assert merged.user_name == "bob"

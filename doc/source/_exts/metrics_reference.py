@@ -6,6 +6,7 @@ from docutils import nodes
 from docutils.parsers.rst import Directive
 
 from enricher.exporters import families as fam
+from enricher.exporters import nova_metrics
 from enricher.tenancy import model
 
 TENANT = "domain, uuid, tenant labels"
@@ -62,6 +63,8 @@ class MetricsReference(Directive):
                              "%s (libvirt %s)%s" % (spec.help, spec.key, scope)))
         own = [(name, typ, _unit(name), "source, kind" if "errors" in name else "-", doc)
                for name, typ, doc in fam.SELF]
+        own += [(name, typ, _unit(name), labels, doc)
+                for name, typ, labels, doc in nova_metrics.FAMILIES]
         note = nodes.paragraph(text=(
             "Tenant labels are configurable with [prometheus] tenant_labels; the "
             "default is %s. Unknown values are empty strings."

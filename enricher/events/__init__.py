@@ -1,0 +1,1 @@
+"""Domain events: dispatch, per-domain counters, the JSON event log and the webhook."""

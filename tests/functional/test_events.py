@@ -1,0 +1,406 @@
+"""Domain events on the libvirt test driver: counters, tenancy refresh, delays, retention.
+
+The test driver emits lifecycle events for suspend/resume/destroy/create and
+metadata-change for setMetadata, but only to callbacks on the same
+connection, so every mutation goes through the enricher's own connection.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import libvirt
+import pytest
+
+from enricher.events.collector import EventCollector
+from enricher.events.counters import EventCounters
+from enricher.events.dispatch import Dispatcher
+from enricher.health import ErrorCounts
+from enricher.libvirt import events as libvirt_events
+from enricher.libvirt.connection import Connection
+from enricher.libvirt.events import DomainEvent, Subscription
+from enricher.sampler import Snapshot
+from enricher.tenancy import model
+from enricher.tenancy.resolver import Resolver
+from tests import fixtures
+from tests.functional.conftest import parse, scrape_text
+
+A_UUID = "e22c05ef-5d01-420e-8189-a451e4f10d3e"  # instance-0000000a, running
+NOVA_1_1 = "http://openstack.org/xmlns/libvirt/nova/1.1"
+EXPECTED = {e["domain_uuid"]: e for e in fixtures.expected().values()
+            if e.get("in_test_node")}
+TENANT_LABELS = ("instance_uuid", "project_id", "project_name", "user_id",
+                 "user_name", "flavor")
+NEW_UUID = "5d7e3f0a-7b7e-4d39-9d8a-3c4f2b1a0e99"
+NEW_DOMAIN = """<domain type='test'>
+  <name>instance-000000ff</name>
+  <uuid>%s</uuid>
+  <metadata>
+    <nova:instance xmlns:nova="%s">
+      <nova:name>late-arrival</nova:name>
+      <nova:flavor name="m1.tiny"/>
+      <nova:owner>
+        <nova:user uuid="7a1f0e9a1c2b4d3e8f7a6b5c4d3e2f1a">carol</nova:user>
+        <nova:project uuid="0f1e2d3c4b5a69788796a5b4c3d2e1f0">latecomers</nova:project>
+      </nova:owner>
+    </nova:instance>
+  </metadata>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64'>hvm</type></os>
+</domain>""" % (NEW_UUID, NOVA_1_1)
+
+
+def wait_for(probe: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
+    """Poll ``probe`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(0.01)
+
+
+def expected_labels(uuid: str) -> dict[str, str]:
+    entry = EXPECTED[uuid]
+    nova = entry.get("nova") or {}
+
+    def name(value: str | None) -> str:
+        return "" if value in (None, model.UNKNOWN_NAME) else value
+
+    return {
+        "domain": entry["domain_name"],
+        "uuid": uuid,
+        "instance_uuid": uuid if nova else "",
+        "project_id": nova.get("project_id") or "",
+        "project_name": name(nova.get("project_name")),
+        "user_id": nova.get("user_id") or "",
+        "user_name": name(nova.get("user_name")),
+        "flavor": (nova.get("flavor") or {}).get("name") or "",
+    }
+
+
+def event_samples(text: str, uuid: str) -> dict[tuple[str, str], Any]:
+    """(event, detail) -> sample of libvirt_domain_events_total for one domain."""
+    return {(s.labels["event"], s.labels["detail"]): s
+            for s in parse(text).get("libvirt_domain_events_total", [])
+            if s.labels["uuid"] == uuid}
+
+
+@pytest.fixture
+def events_service(service_factory, node_file) -> Callable[..., Any]:
+    """An enricher with events on a private, writable test node."""
+    def start(**overrides: object) -> Any:
+        overrides.setdefault("libvirt__read_only", False)
+        overrides.setdefault("events__stop_delay", 0.0)
+        return service_factory(fixtures.test_node_uri(node_file), **overrides)
+    return start
+
+
+def test_lifecycle_events_counted_with_tenant_labels(events_service, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="enricher.event_log")
+    svc = events_service()
+    dom = svc.connection.get().lookupByUUIDString(A_UUID)
+    started = time.monotonic()
+    dom.suspend()
+    dom.resume()
+    dom.destroy()
+    dom.create()
+    wait_for(lambda: svc.events.dispatcher.dispatched == 4, what="4 events")
+    latency = time.monotonic() - started
+    text = scrape_text(svc)
+
+    counted = event_samples(text, A_UUID)
+    assert {k: s.value for k, s in counted.items()} == {
+        ("suspended", "paused"): 1, ("resumed", "unpaused"): 1,
+        ("stopped", "destroyed"): 1, ("started", "booted"): 1}
+    want = expected_labels(A_UUID)
+    assert want["project_name"] == "webteam"
+    for sample in counted.values():
+        assert {k: sample.labels[k] for k in want} == want
+    last = {s.labels["event"]: s.value for s in parse(text)[
+        "libvirt_domain_last_event_timestamp_seconds"] if s.labels["uuid"] == A_UUID}
+    assert set(last) == {"suspended", "resumed", "stopped", "started"}
+    assert all(abs(t - time.time()) < 60 for t in last.values())
+    # Every other domain had no event.
+    assert {s.labels["uuid"] for s in parse(text)["libvirt_domain_events_total"]} == {A_UUID}
+    # ... and each event is one JSON log line with the tenancy.
+    records = [json.loads(r.getMessage()) for r in caplog.records
+               if r.name == "enricher.event_log"]
+    assert [(r["event"], r["detail"]) for r in records] == [
+        ("suspended", "paused"), ("resumed", "unpaused"),
+        ("stopped", "destroyed"), ("started", "booted")]
+    assert all(r["project_id"] == want["project_id"] and r["instance_name"] == "web-01"
+               and r["uuid"] == A_UUID for r in records)
+    assert latency < 2.0, latency
+
+
+def test_metadata_change_shows_new_project_next_scrape_without_other_reads(
+        events_service) -> None:
+    svc = events_service()
+    before = parse(scrape_text(svc))
+    reads = svc.resolver.reads
+    assert reads == len(EXPECTED)
+    dom = svc.connection.get().lookupByUUIDString(A_UUID)
+    new = ('<instance><owner><project uuid="0123456789abcdef0123456789abcdef">'
+           'newteam</project><user uuid="fedcba9876543210fedcba9876543210">bob</user>'
+           '</owner><flavor name="m1.huge"/></instance>')
+    dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, new, "nova", NOVA_1_1, 0)
+    wait_for(lambda: svc.events.counters.count(A_UUID, "metadata_change"),
+             what="the metadata_change event")
+    assert svc.resolver.reads == reads + 1  # this domain alone, read at once
+
+    after = parse(scrape_text(svc))
+    assert svc.resolver.reads == reads + 1  # the scrape re-read nothing
+    state = {s.labels["uuid"]: s.labels for s in after["libvirt_domain_info_state"]}
+    assert state[A_UUID]["project_name"] == "newteam"
+    assert state[A_UUID]["project_id"] == "0123456789abcdef0123456789abcdef"
+    assert state[A_UUID]["flavor"] == "m1.huge"
+    old_state = {s.labels["uuid"]: s.labels for s in before["libvirt_domain_info_state"]}
+    for uuid in EXPECTED:
+        if uuid != A_UUID:
+            assert state[uuid] == old_state[uuid]
+    # The event itself carries the new tenancy.
+    sample = event_samples(scrape_text(svc), A_UUID)[("metadata_change", "element")]
+    assert sample.labels["project_name"] == "newteam"
+    assert sample.value == 1
+
+
+def test_unknown_domain_seen_in_an_event_is_resolved_at_once(events_service) -> None:
+    svc = events_service()
+    scrape_text(svc)
+    reads = svc.resolver.reads
+    svc.connection.get().defineXML(NEW_DOMAIN)
+    wait_for(lambda: svc.events.counters.count(NEW_UUID, "defined"), what="defined")
+    assert svc.resolver.reads == reads + 1
+    text = scrape_text(svc)
+    assert svc.resolver.reads == reads + 1
+    sample = event_samples(text, NEW_UUID)[("defined", "added")]
+    assert sample.labels["project_name"] == "latecomers"
+    assert sample.labels["user_name"] == "carol"
+    assert sample.labels["flavor"] == "m1.tiny"
+    assert sample.labels["domain"] == "instance-000000ff"
+
+
+def test_undefined_domain_keeps_its_counters_and_leaves_the_cache(events_service) -> None:
+    svc = events_service(events__retention=3600)
+    conn = svc.connection.get()
+    dom = conn.defineXML(NEW_DOMAIN)
+    # A domain undefined before its first event is dispatched cannot be read.
+    wait_for(lambda: svc.events.counters.count(NEW_UUID, "defined"), what="defined")
+    dom.create()
+    dom.destroy()
+    dom.undefine()
+    wait_for(lambda: svc.events.counters.count(NEW_UUID, "undefined"), what="undefined")
+    assert NEW_UUID not in svc.resolver.known()
+    text = scrape_text(svc)  # the domain is gone from this collection
+    counted = {k: s.value for k, s in event_samples(text, NEW_UUID).items()}
+    assert counted == {("defined", "added"): 1, ("started", "booted"): 1,
+                       ("stopped", "destroyed"): 1, ("undefined", "removed"): 1}
+    assert all(s.labels["project_name"] == "latecomers"
+               for s in event_samples(text, NEW_UUID).values())
+
+
+def test_events_of_a_gone_domain_expire_after_the_retention() -> None:
+    counters = EventCounters(TENANT_LABELS, retention=600)
+    now = [1000.0]
+    snap = [Snapshot((), {"other": model.NO_TENANCY}, True, 0.0, 0.0)]
+    collector = EventCollector(counters, lambda: snap[0], dict, lambda: now[0])
+    tenancy = model.Tenancy(instance_uuid="u1", project_id="p1")
+
+    def event(name: str, at: float) -> DomainEvent:
+        return DomainEvent("u1", "vm1", name, "", at)
+
+    def series() -> int:
+        return sum(len(f.samples) for f in collector.collect()
+                   if f.name.startswith("libvirt_domain_"))
+
+    counters.record(event("started", 990.0), tenancy)
+    # A collection older than the event does not make the domain gone.
+    snap[0] = Snapshot((), {"other": model.NO_TENANCY}, True, 980.0, 0.0)
+    now[0] = 5000.0
+    assert series() == 2
+    # Listed by a newer collection: present; then missing from one: gone from then on.
+    snap[0] = Snapshot((), {"u1": tenancy}, True, 1000.0, 0.0)
+    assert series() == 2
+    snap[0] = Snapshot((), {"other": model.NO_TENANCY}, True, 5000.0, 0.0)
+    now[0] = 5599.0
+    assert series() == 2
+    # libvirt down says nothing about the domain.
+    snap[0] = Snapshot((), {}, False, 5599.0, 0.0)
+    assert series() == 2
+    now[0] = 5600.0
+    assert series() == 0
+    # Undefined: gone since the event, whatever collections say.
+    counters.record(event("undefined", 6000.0), tenancy)
+    now[0] = 6599.0
+    assert series() == 2
+    assert counters.count("u1", "undefined") == 1
+    now[0] = 6600.0
+    assert series() == 0
+    assert counters.domains() == 0
+
+
+def test_counters_never_go_backwards_when_the_tenancy_changes() -> None:
+    counters = EventCounters(TENANT_LABELS, retention=600)
+    old = model.Tenancy(instance_uuid="u1", project_id="p1", flavor="small")
+    new = model.Tenancy(instance_uuid="u1", project_id="p1", flavor="large")
+    counters.record(DomainEvent("u1", "vm1", "reboot", "", 1.0), old)
+    counters.record(DomainEvent("u1", "vm1", "reboot", "", 2.0), old)
+    counters.record(DomainEvent("u1", "vm1", "reboot", "", 3.0), new)
+    by_flavor = {labels[-1]: n for (labels, _, _), n in counters.rows().counts.items()}
+    assert by_flavor == {"small": 2, "large": 1}
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def pipeline(node_file):
+    """Subscription + synchronous Dispatcher on the test driver, no dispatch thread."""
+    errors = ErrorCounts()
+    events: queue.Queue = queue.Queue()
+    subscription = Subscription(events, errors)
+    loop = libvirt_events.default_loop()
+    loop.acquire()
+    connection = Connection(fixtures.test_node_uri(node_file), read_only=False)
+    connection.on_reconnect.append(subscription.register)
+    resolver = Resolver(errors)
+    counters = EventCounters(TENANT_LABELS, retention=600)
+    clock = FakeClock()
+    order: list[str] = []
+    dispatcher = Dispatcher(events, resolver,
+                            [counters.record, lambda e, t: order.append(e.event)],
+                            errors, stop_delay=10.0, clock=clock)
+    conn = connection.get()
+    yield conn, events, dispatcher, counters, clock, order
+    subscription.close()
+    connection.close()
+    loop.release()
+
+
+def test_a_stop_followed_by_a_start_within_the_delay_is_a_reboot(pipeline) -> None:
+    conn, events, dispatcher, counters, clock, _ = pipeline
+    dom = conn.lookupByUUIDString(A_UUID)
+    dom.destroy()
+    dom.create()
+    wait_for(lambda: events.qsize() == 2, what="2 queued events")
+    assert dispatcher.dispatch_pending() == 2
+    assert counters.count(A_UUID, "stopped") == 0
+    assert counters.count(A_UUID, "started", "booted") == 1
+    assert dispatcher.reboots == 1
+
+    dom.destroy()
+    wait_for(lambda: events.qsize() == 1, what="the stop")
+    dispatcher.dispatch_pending()
+    assert dispatcher.held == 1
+    clock.now += 9.9
+    dispatcher.dispatch_pending()
+    assert counters.count(A_UUID, "stopped") == 0
+    clock.now += 0.2
+    dispatcher.dispatch_pending()
+    assert counters.count(A_UUID, "stopped", "destroyed") == 1
+    assert dispatcher.held == 0
+
+
+def test_another_event_releases_a_held_stop_in_order(pipeline) -> None:
+    conn, events, dispatcher, counters, _, order = pipeline
+    dom = conn.lookupByUUIDString(A_UUID)
+    dom.destroy()
+    dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_TITLE, "renamed", None, None, 0)
+    wait_for(lambda: events.qsize() == 2, what="2 queued events")
+    dispatcher.dispatch_pending()
+    assert order == ["stopped", "metadata_change"]
+    assert counters.count(A_UUID, "metadata_change", "title") == 1
+
+
+def test_callbacks_only_enqueue_until_dispatched(pipeline) -> None:
+    conn, events, dispatcher, counters, _, _ = pipeline
+    dom = conn.lookupByUUIDString(A_UUID)
+    dom.suspend()
+    dom.resume()
+    items = wait_for(lambda: events.qsize() == 2 and list(events.queue), what="events")
+    assert [(i.event, i.detail, i.uuid, i.name) for i in items] == [
+        ("suspended", "paused", A_UUID, "instance-0000000a"),
+        ("resumed", "unpaused", A_UUID, "instance-0000000a")]
+    assert counters.count(A_UUID, "suspended") == 0  # nothing consumed yet
+    assert dispatcher.dispatch_pending() == 2
+    assert counters.count(A_UUID, "suspended") == 1
+
+
+def test_a_full_queue_drops_and_counts_instead_of_blocking_libvirt() -> None:
+    errors = ErrorCounts()
+    events: queue.Queue = queue.Queue(maxsize=1)
+    subscription = Subscription(events, errors)
+    event = DomainEvent("u1", "vm1", "reboot", "", 1.0)
+    subscription.put(event)
+    subscription.put(event)
+    assert subscription.dropped == 1
+    assert errors.get("events", "queue_full") == 1
+
+
+def test_reconnect_registers_again_and_counters_continue(events_service) -> None:
+    svc = events_service()
+    conn = svc.connection.get()
+    conn.lookupByUUIDString(A_UUID).suspend()
+    wait_for(lambda: svc.events.counters.count(A_UUID, "suspended"), what="suspend")
+    svc.connection.drop("test: connection lost")
+    # Nothing collects: the dispatcher reconnects (after the back-off) by itself.
+    wait_for(lambda: svc.events.subscription.registrations == 2, timeout=10,
+             what="callbacks registered on the new connection")
+    assert svc.connection.connected
+    new = svc.connection.get()
+    assert new is not conn
+    new.lookupByUUIDString(A_UUID).suspend()  # a fresh test driver: running again
+    wait_for(lambda: svc.events.counters.count(A_UUID, "suspended") == 2,
+             what="the second suspend")
+    values = {s.name: s.value for s in parse(scrape_text(svc))
+              ["enricher_event_reconnects_total"]}
+    assert values == {"enricher_event_reconnects_total": 1}
+    suspended = event_samples(scrape_text(svc), A_UUID)[("suspended", "paused")]
+    assert suspended.value == 2
+
+
+def test_json_event_log_file(events_service, tmp_path) -> None:
+    path = tmp_path / "events.jsonl"
+    svc = events_service(events__log_file=str(path))
+    svc.connection.get().lookupByUUIDString(A_UUID).suspend()
+    lines = wait_for(lambda: path.exists() and path.read_text().splitlines(),
+                     what="a line in %s" % path)
+    record = json.loads(lines[0])
+    want = expected_labels(A_UUID)
+    assert record["event"] == "suspended" and record["detail"] == "paused"
+    assert record["domain"] == want["domain"]
+    assert {k: record[k] for k in TENANT_LABELS} == {k: want[k] for k in TENANT_LABELS}
+    assert record["tenancy_source"] == "metadata"
+    assert record["time"].endswith("Z")
+
+
+def test_stop_leaves_no_event_threads(events_service) -> None:
+    svc = events_service()
+    assert libvirt_events.default_loop().running
+    svc.stop()
+    names = {t.name for t in threading.enumerate()}
+    assert not {"event-dispatch", "libvirt-event-loop"} & names
+    assert not libvirt_events.default_loop().running
+
+
+def test_events_can_be_disabled(service_factory, node_file) -> None:
+    svc = service_factory(fixtures.test_node_uri(node_file), events__enabled=False)
+    assert svc.events is None
+    text = scrape_text(svc)
+    assert "libvirt_domain_events_total" not in text
+    assert "enricher_event_queue_length" not in text
