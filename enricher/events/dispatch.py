@@ -95,9 +95,11 @@ class Dispatcher:
         self.dispatch_pending(flush=True)
 
     def _wait(self) -> float:
-        if not self._held:
-            return _POLL
-        due = min(d for d, _ in self._held.values())
+        """Seconds until the next held stop is due, at most _POLL."""
+        with self._lock:
+            if not self._held:
+                return _POLL
+            due = min(d for d, _ in self._held.values())
         return max(0.0, min(_POLL, due - self._clock()))
 
     def _run(self) -> None:

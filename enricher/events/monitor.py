@@ -6,7 +6,8 @@ import logging
 import queue
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+
+from oslo_config import cfg
 
 from enricher import exceptions
 from enricher.events.collector import EventCollector
@@ -21,9 +22,6 @@ from enricher.libvirt.events import ConnectionClosed, DomainEvent
 from enricher.sampler import Snapshot
 from enricher.tenancy import model
 from enricher.tenancy.resolver import Resolver
-
-if TYPE_CHECKING:
-    from oslo_config import cfg
 
 LOG = logging.getLogger(__name__)
 
@@ -48,7 +46,11 @@ class EventMonitor:
         self.queue: queue.Queue = queue.Queue(maxsize=opts.queue_size)
         self.subscription = libvirt_events.Subscription(self.queue, errors)
         self.counters = EventCounters(conf.prometheus.tenant_labels, opts.retention)
-        self.log = EventLog(opts.log_file) if opts.log else None
+        try:
+            self.log = EventLog(opts.log_file) if opts.log else None
+        except OSError as exc:
+            raise cfg.Error("cannot open [events] log_file %s: %s"
+                            % (opts.log_file, exc.strerror)) from exc
         self.webhook = (WebhookSink(opts.webhook_url, opts.webhook_timeout,
                                     opts.webhook_retries, opts.webhook_queue_size,
                                     opts.webhook_events)

@@ -83,6 +83,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A scraper that hung up mid-response is not worth a traceback."""
+        LOG.debug("Request from %s failed", client_address, exc_info=True)
+
     def __init__(self, host: str, port: int, app: MetricsApp) -> None:
         if ":" in host:
             self.address_family = socket.AF_INET6

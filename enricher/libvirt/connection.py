@@ -98,6 +98,7 @@ class Connection:
         self._clock = clock
         self._lock = threading.Lock()
         self._conn: Any = None
+        self._opening = False
         self._retry_at = 0.0
         self._logged_down = False
         self.up = False
@@ -113,26 +114,41 @@ class Connection:
                    Backoff(1.0, float(conf.libvirt.reconnect_max_interval)))
 
     def get(self) -> Any:
-        """An open connection; LibvirtUnavailable while libvirtd is away."""
+        """An open connection; LibvirtUnavailable while libvirtd is away.
+
+        Opening happens outside the lock: while one caller waits for a slow
+        or hung daemon, the others are told at once that libvirt is away.
+        """
         with self._lock:
             if self._conn is not None and self._conn is not self._closed:
                 return self._conn
-            if self._conn is not None:
-                stale, self._conn = self._conn, None
+            stale, self._conn = self._conn, None
+            if stale is not None:
                 self._mark_down("libvirt closed the connection (%s)" % self._closed_reason)
-                _close_quietly(stale)
             now = self._clock()
-            if now < self._retry_at:
-                raise exceptions.LibvirtUnavailable(
-                    "libvirt at %s is unreachable; next attempt in %.1f s"
-                    % (self.uri, self._retry_at - now))
-            try:
-                opener = libvirt.openReadOnly if self.read_only else libvirt.open
-                conn = opener(self.uri)
-            except libvirt.libvirtError as exc:
-                self._retry_at = now + self._backoff.next_delay()
+            busy = None
+            if self._opening:
+                busy = "still connecting to libvirt at %s" % self.uri
+            elif now < self._retry_at:
+                busy = ("libvirt at %s is unreachable; next attempt in %.1f s"
+                        % (self.uri, self._retry_at - now))
+            else:
+                self._opening = True
+        if stale is not None:
+            _close_quietly(stale)
+        if busy is not None:
+            raise exceptions.LibvirtUnavailable(busy)
+        try:
+            opener = libvirt.openReadOnly if self.read_only else libvirt.open
+            conn = opener(self.uri)
+        except libvirt.libvirtError as exc:
+            with self._lock:
+                self._opening = False
+                self._retry_at = self._clock() + self._backoff.next_delay()
                 self._mark_down("cannot connect to %s: %s" % (self.uri, exc))
-                raise exceptions.LibvirtUnavailable(str(exc)) from exc
+            raise exceptions.LibvirtUnavailable(str(exc)) from exc
+        with self._lock:
+            self._opening = False
             self._conn = conn
             self._watch(conn)
             self._backoff.reset()

@@ -87,18 +87,21 @@ class Resolver:
     def lookup(self, uuid: str, dom: Any) -> model.Tenancy:
         """One domain's tenancy now: cached, or read at once and cached.
 
-        For events about a domain no collection has seen yet. A libvirtError
-        is raised for the caller to handle; the Nova API fallback is left to
-        the next collection.
+        For events, which may be about a domain no collection has seen yet.
+        A libvirtError is raised for the caller to handle. Gaps are filled
+        from the Nova API fallback's cache (which never blocks).
         """
         with self._lock:
             entry = self._entries.get(uuid)
-        if entry is not None:
-            return entry.tenancy
-        tenancy = self._read(uuid, dom)
-        with self._lock:
-            entry = self._entries.setdefault(uuid, _Entry(tenancy, dom.ID(), self._clock()))
-            return entry.tenancy
+        if entry is None:
+            tenancy = self._read(uuid, dom)
+            with self._lock:
+                entry = self._entries.setdefault(
+                    uuid, _Entry(tenancy, dom.ID(), self._clock()))
+        tenancy = entry.tenancy
+        if self.fallback is not None and not tenancy.complete:
+            tenancy = self._complete({uuid: tenancy}, {uuid: dom}).get(uuid, tenancy)
+        return tenancy
 
     def _stale(self, entry: _Entry | None, domain_id: int, now: float) -> bool:
         if entry is None or entry.domain_id != domain_id:

@@ -7,12 +7,18 @@ connection, so every mutation goes through the enricher's own connection.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import queue
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import libvirt
@@ -21,15 +27,16 @@ import pytest
 from enricher.events.collector import EventCollector
 from enricher.events.counters import EventCounters
 from enricher.events.dispatch import Dispatcher
+from enricher.events.monitor import EventMonitor
 from enricher.health import ErrorCounts
 from enricher.libvirt import events as libvirt_events
 from enricher.libvirt.connection import Connection
 from enricher.libvirt.events import DomainEvent, Subscription
-from enricher.sampler import Snapshot
+from enricher.sampler import EMPTY, Snapshot
 from enricher.tenancy import model
 from enricher.tenancy.resolver import Resolver
 from tests import fixtures
-from tests.functional.conftest import parse, scrape_text
+from tests.functional.conftest import make_conf, parse, scrape_text
 
 A_UUID = "e22c05ef-5d01-420e-8189-a451e4f10d3e"  # instance-0000000a, running
 NOVA_1_1 = "http://openstack.org/xmlns/libvirt/nova/1.1"
@@ -268,9 +275,21 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture
-def pipeline(node_file):
+@dataclasses.dataclass
+class Pipeline:
     """Subscription + synchronous Dispatcher on the test driver, no dispatch thread."""
+
+    conn: Any
+    events: queue.Queue
+    resolver: Resolver
+    dispatcher: Dispatcher
+    counters: EventCounters
+    clock: FakeClock
+    order: list[str]
+
+
+@pytest.fixture
+def pipeline(node_file) -> Iterator[Pipeline]:
     errors = ErrorCounts()
     events: queue.Queue = queue.Queue()
     subscription = Subscription(events, errors)
@@ -285,15 +304,16 @@ def pipeline(node_file):
     dispatcher = Dispatcher(events, resolver,
                             [counters.record, lambda e, t: order.append(e.event)],
                             errors, stop_delay=10.0, clock=clock)
-    conn = connection.get()
-    yield conn, events, dispatcher, counters, clock, order
+    yield Pipeline(connection.get(), events, resolver, dispatcher, counters, clock, order)
     subscription.close()
     connection.close()
     loop.release()
 
 
 def test_a_stop_followed_by_a_start_within_the_delay_is_a_reboot(pipeline) -> None:
-    conn, events, dispatcher, counters, clock, _ = pipeline
+    conn, events, dispatcher, counters, clock = (
+        pipeline.conn, pipeline.events, pipeline.dispatcher, pipeline.counters,
+        pipeline.clock)
     dom = conn.lookupByUUIDString(A_UUID)
     dom.destroy()
     dom.create()
@@ -317,7 +337,9 @@ def test_a_stop_followed_by_a_start_within_the_delay_is_a_reboot(pipeline) -> No
 
 
 def test_another_event_releases_a_held_stop_in_order(pipeline) -> None:
-    conn, events, dispatcher, counters, _, order = pipeline
+    conn, events, dispatcher, counters, order = (
+        pipeline.conn, pipeline.events, pipeline.dispatcher, pipeline.counters,
+        pipeline.order)
     dom = conn.lookupByUUIDString(A_UUID)
     dom.destroy()
     dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_TITLE, "renamed", None, None, 0)
@@ -328,7 +350,8 @@ def test_another_event_releases_a_held_stop_in_order(pipeline) -> None:
 
 
 def test_callbacks_only_enqueue_until_dispatched(pipeline) -> None:
-    conn, events, dispatcher, counters, _, _ = pipeline
+    conn, events, dispatcher, counters = (
+        pipeline.conn, pipeline.events, pipeline.dispatcher, pipeline.counters)
     dom = conn.lookupByUUIDString(A_UUID)
     dom.suspend()
     dom.resume()
@@ -339,6 +362,59 @@ def test_callbacks_only_enqueue_until_dispatched(pipeline) -> None:
     assert counters.count(A_UUID, "suspended") == 0  # nothing consumed yet
     assert dispatcher.dispatch_pending() == 2
     assert counters.count(A_UUID, "suspended") == 1
+
+
+NO_METADATA_UUID = "a7878093-579a-4b79-89df-5f9698a118db"  # ubuntu22.04, running
+
+
+class CachedNova:
+    """A Nova fallback whose cache already knows one server."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def complete(self, wanted: Mapping[str, tuple[str, model.Tenancy]]
+                 ) -> dict[str, model.Tenancy]:
+        self.asked.extend(wanted)
+        return {u: model.Tenancy(instance_uuid=u, project_id="nova-project",
+                                 project_name="from-nova", source=model.SOURCE_NOVA_API)
+                for u in wanted if u == NO_METADATA_UUID}
+
+    def forget(self, uuid: str) -> None:
+        """Nothing to forget."""
+
+
+def test_event_of_a_domain_without_metadata_gets_the_nova_tenancy(pipeline) -> None:
+    nova = CachedNova()
+    pipeline.resolver.fallback = nova
+    pipeline.conn.lookupByUUIDString(NO_METADATA_UUID).suspend()
+    wait_for(lambda: pipeline.events.qsize() == 1, what="the suspend")
+    pipeline.dispatcher.dispatch_pending()
+    assert nova.asked == [NO_METADATA_UUID]
+    (labels, event, detail), = pipeline.counters.rows().counts
+    assert (event, detail) == ("suspended", "paused")
+    assert dict(zip(("domain", "uuid", *TENANT_LABELS), labels, strict=True))[
+        "project_name"] == "from-nova"
+
+
+def test_monitor_dispatches_synchronously_when_asked(node_file) -> None:
+    conf = make_conf(fixtures.test_node_uri(node_file), libvirt__read_only=False,
+                     events__stop_delay=0.0)
+    errors = ErrorCounts()
+    connection = Connection.from_conf(conf)
+    resolver = Resolver(errors)
+    monitor = EventMonitor(conf, connection, resolver, errors, lambda: EMPTY)
+    monitor.start(dispatch=False)
+    try:
+        connection.get().lookupByUUIDString(A_UUID).suspend()
+        wait_for(lambda: monitor.queue.qsize() == 1, what="the queued suspend")
+        assert monitor.counters.count(A_UUID, "suspended") == 0
+        assert monitor.stats()["enricher_event_queue_length"] == 1
+        assert monitor.dispatch_pending() == 1
+        assert monitor.counters.count(A_UUID, "suspended", "paused") == 1
+    finally:
+        monitor.stop()
+        connection.close()
 
 
 def test_a_full_queue_drops_and_counts_instead_of_blocking_libvirt() -> None:
@@ -404,3 +480,100 @@ def test_events_can_be_disabled(service_factory, node_file) -> None:
     text = scrape_text(svc)
     assert "libvirt_domain_events_total" not in text
     assert "enricher_event_queue_length" not in text
+
+
+def test_unwritable_event_log_fails_at_start_naming_the_option(tmp_path) -> None:
+    config = tmp_path / "enricher.conf"
+    config.write_text("[libvirt]\nconnection_uri = %s\n[events]\nlog_file = %s\n"
+                      % (fixtures.test_node_uri(), tmp_path / "missing" / "events.jsonl"))
+    result = subprocess.run(
+        [sys.executable, "-m", "enricher.cmd.enricher", "--config-file", str(config)],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert errors[0].startswith("enricher: error: cannot open [events] log_file ")
+
+
+def test_sigterm_stops_the_event_threads_cleanly(node_file, tmp_path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "enricher.conf"
+    config.write_text("[libvirt]\nconnection_uri = %s\n[prometheus]\nhost = 127.0.0.1\n"
+                      "port = %d\n[events]\nstop_delay = 30\n"
+                      % (fixtures.test_node_uri(node_file), port))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "enricher.cmd.enricher", "--config-file", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = "http://127.0.0.1:%d/metrics" % port
+
+        def serving() -> bool:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    return b"enricher_event_queue_length" in resp.read()
+            except OSError:
+                return False
+
+        wait_for(serving, timeout=30, what=url)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, output
+    assert time.monotonic() - started < 5, output
+    assert "Traceback" not in output and "Stopping" in output, output
+
+
+@pytest.mark.parametrize(("event", "detail", "want"), [
+    (libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_CRASHED,
+     ("stopped", "crashed")),
+    (libvirt.VIR_DOMAIN_EVENT_SUSPENDED, libvirt.VIR_DOMAIN_EVENT_SUSPENDED_IOERROR,
+     ("suspended", "ioerror")),
+    (libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED, libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED_DISK,
+     ("pmsuspended", "disk")),
+    (libvirt.VIR_DOMAIN_EVENT_CRASHED, libvirt.VIR_DOMAIN_EVENT_CRASHED_PANICKED,
+     ("crashed", "panicked")),
+    (libvirt.VIR_DOMAIN_EVENT_DEFINED, libvirt.VIR_DOMAIN_EVENT_DEFINED_UPDATED,
+     ("defined", "updated")),
+    (libvirt.VIR_DOMAIN_EVENT_SHUTDOWN, libvirt.VIR_DOMAIN_EVENT_SHUTDOWN_GUEST,
+     ("shutdown", "guest")),
+    (99, 7, ("lifecycle_99", "7")),  # from a newer libvirt: kept, by number
+])
+def test_lifecycle_names_follow_libvirt(event: int, detail: int,
+                                        want: tuple[str, str]) -> None:
+    assert libvirt_events.lifecycle(event, detail) == want
+
+
+# Arguments libvirt passes each callback (between the domain and the opaque).
+CALLBACK_ARGS = {
+    "VIR_DOMAIN_EVENT_ID_LIFECYCLE": ((2, 0), ("started", "booted")),
+    "VIR_DOMAIN_EVENT_ID_REBOOT": ((), ("reboot", "")),
+    "VIR_DOMAIN_EVENT_ID_WATCHDOG": ((2,), ("watchdog", "reset")),
+    "VIR_DOMAIN_EVENT_ID_IO_ERROR": (("/d", "vda", 1), ("io_error", "pause")),
+    "VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON": (("/d", "vda", 2, "eio"),
+                                            ("io_error_reason", "eio")),
+    "VIR_DOMAIN_EVENT_ID_METADATA_CHANGE": ((2, NOVA_1_1), ("metadata_change", "element")),
+    "VIR_DOMAIN_EVENT_ID_DEVICE_ADDED": (("net1",), ("device_added", "")),
+    "VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED": (("net1",), ("device_removed", "")),
+    "VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED": (("net1",), ("device_removal_failed", "")),
+    "VIR_DOMAIN_EVENT_ID_CONTROL_ERROR": ((), ("control_error", "")),
+    "VIR_DOMAIN_EVENT_ID_JOB_COMPLETED": (({"operation": 5},),
+                                          ("job_completed", "migration_out")),
+    "VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE": ((1, 2), ("agent_lifecycle", "connected")),
+}
+
+
+def test_every_callback_yields_a_documented_event() -> None:
+    from enricher.events import types
+
+    assert {c for c, _ in libvirt_events.CALLBACKS} == set(CALLBACK_ARGS)
+    for constant, convert in libvirt_events.CALLBACKS:
+        args, want = CALLBACK_ARGS[constant]
+        event, detail, _attrs = convert(*args)
+        assert (event, detail) == want, constant
+        assert event in types.EVENT_NAMES

@@ -1,0 +1,178 @@
+"""Real libvirtd + QEMU: lifecycle, reboot, watchdog and I/O error events, tenant-labelled.
+
+Three tiny guests, each booting a 512-byte boot sector written by the tests:
+one idles (suspend, resume, reset, destroy, start), one arms an ib700
+watchdog with a 2 s timeout and halts, one writes to its disk, which sits on
+a full 64 KiB tmpfs with error_policy='stop', so the write fails with ENOSPC.
+Each event must show up in libvirt_domain_events_total with the guest's
+tenant labels and as a JSON line, with the tenancy, in the event log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import libvirt
+import pytest
+
+from tests.e2e import harness_events as he
+from tests.e2e.harness.domains import E2EDomain
+from tests.e2e.harness.libvirtd import LibvirtHost
+
+pytestmark = pytest.mark.e2e
+LOG = logging.getLogger(__name__)
+TIMEOUT = 30.0
+STOP_DELAY = 1.0
+
+
+class Guests:
+    """The guests of this module, the enricher watching them, and timings."""
+
+    def __init__(self, conn: libvirt.virConnect, enricher: he.EventEnricher,
+                 specs: dict[str, E2EDomain]) -> None:
+        self.conn = conn
+        self.enricher = enricher
+        self.specs = specs
+        self.latencies: dict[str, float] = {}
+
+    def dom(self, key: str) -> libvirt.virDomain:
+        return self.conn.lookupByUUIDString(self.specs[key].uuid)
+
+    def records(self, key: str, event: str, detail: str) -> list[dict[str, Any]]:
+        """JSON event log records of one domain's event/detail, in order."""
+        uuid = self.specs[key].uuid
+        return [r for r in self.enricher.events()
+                if r["uuid"] == uuid and r["event"] == event and r["detail"] == detail]
+
+    def after(self, action: Callable[[], Any], key: str, event: str, detail: str,
+              exact: bool = True) -> dict[str, Any]:
+        """Run ``action`` and wait for one more ``event``/``detail`` of ``key``."""
+        before = len(self.records(key, event, detail))
+        started = he.now()
+        action()
+        return self.wait_event(key, event, detail, before + 1, started, exact=exact)
+
+    def wait_event(self, key: str, event: str, detail: str, count: int = 1,
+                   started: float | None = None, timeout: float = TIMEOUT,
+                   exact: bool = True) -> dict[str, Any]:
+        """Wait until the event is logged and counted ``count`` times (at least,
+        unless ``exact``); return its last JSON record. The latency from
+        ``started`` to the JSON line is recorded."""
+        spec = self.specs[key]
+        what = "%s %s/%s" % (spec.name, event, detail)
+        he.poll(lambda: len(self.records(key, event, detail)) >= count, timeout,
+                what=what + " in the event log", details=self.enricher.process.log_tail)
+        if started is not None:
+            self.latencies["%s/%s" % (event, detail)] = he.now() - started
+        records = self.records(key, event, detail)
+        assert len(records) == count if exact else len(records) >= count, records
+        record = records[-1]
+        for field in ("project_id", "project_name", "user_id", "user_name", "flavor",
+                      "instance_uuid"):
+            assert record[field] == spec.labels[field], (field, record)
+        assert record["instance_name"] == spec.instance_name
+        assert record["domain"] == spec.name
+
+        samples = self.enricher.scrape()  # dispatched before it was logged
+        series = [s for s in samples["libvirt_domain_events_total"]
+                  if s.labels["uuid"] == spec.uuid and s.labels["event"] == event
+                  and s.labels["detail"] == detail]
+        assert len(series) == 1, series
+        value = series[0].value
+        assert value == len(records) if exact else value >= count, (series, records)
+        labels = series[0].labels
+        mismatched = {k: (labels.get(k), v) for k, v in spec.labels.items()
+                      if labels.get(k) != v}
+        assert not mismatched, "label (got, want) mismatches: %s" % mismatched
+        last = [s for s in samples["libvirt_domain_last_event_timestamp_seconds"]
+                if s.labels["uuid"] == spec.uuid and s.labels["event"] == event]
+        assert len(last) == 1 and abs(last[0].value - record["timestamp"]) < 60, last
+        return record
+
+
+@pytest.fixture(scope="module")
+def guests(libvirt_host: LibvirtHost, libvirt_conn: libvirt.virConnect,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guests]:
+    he.cleanup_leftovers(libvirt_conn)
+    run_id = secrets.token_hex(3)
+    workdir = he.make_workdir(run_id)
+    specs = {key: he.make_spec(run_id, key, workdir) for key in ("life", "wd", "io")}
+    full = workdir / "full"
+    specs["io"] = dataclasses.replace(specs["io"], disk_path=full / "io.raw")
+    he.write_image(specs["life"].disk_path, he.IDLE_SECTOR)
+    he.write_image(specs["wd"].disk_path, he.WATCHDOG_SECTOR)
+    try:
+        with he.full_tmpfs(full, "io.raw", he.DISK_WRITE_SECTOR), \
+                he.launch(tmp_path_factory.mktemp("enricher-events"), libvirt_host.uri,
+                          stop_delay=STOP_DELAY) as enricher:
+            kind = libvirt_host.domain_type
+            xml = {
+                "life": he.guest_xml(specs["life"], kind),
+                "wd": he.guest_xml(specs["wd"], kind,
+                                   "<watchdog model='ib700' action='pause'/>"),
+                "io": he.guest_xml(specs["io"], kind, error_policy="stop"),
+            }
+            try:
+                for key, text in xml.items():
+                    libvirt_conn.defineXML(text).create()
+                    LOG.info("started %s", specs[key].name)
+                yield Guests(libvirt_conn, enricher, specs)
+            finally:
+                for spec in specs.values():
+                    he.remove_guest(libvirt_conn, spec.name)
+                LOG.info("event log:\n%s", enricher.event_log.read_text()
+                         if enricher.event_log.exists() else "(none)")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_started_guests_are_counted(guests: Guests) -> None:
+    for key in ("life", "wd", "io"):
+        guests.wait_event(key, "defined", "added")
+        guests.wait_event(key, "started", "booted")
+
+
+def test_suspend_and_resume(guests: Guests) -> None:
+    dom = guests.dom("life")
+    guests.after(dom.suspend, "life", "suspended", "paused")
+    guests.after(dom.resume, "life", "resumed", "unpaused")
+
+
+def test_reset_is_a_reboot_event(guests: Guests) -> None:
+    # SeaBIOS may reset the machine once more itself after a warm reset.
+    guests.after(lambda: guests.dom("life").reset(0), "life", "reboot", "", exact=False)
+
+
+def test_destroy_then_start(guests: Guests) -> None:
+    dom = guests.dom("life")
+    # Held for stop_delay, then counted: no start came in time.
+    guests.after(dom.destroy, "life", "stopped", "destroyed")
+    guests.after(dom.create, "life", "started", "booted")
+
+
+def test_watchdog_fires(guests: Guests) -> None:
+    record = guests.wait_event("wd", "watchdog", "pause")
+    assert record["attrs"] == {}
+    guests.wait_event("wd", "suspended", "watchdog")
+    assert guests.dom("wd").state()[0] == libvirt.VIR_DOMAIN_PAUSED
+
+
+def test_io_error_on_a_full_disk(guests: Guests) -> None:
+    record = guests.wait_event("io", "io_error_reason", "enospc")
+    assert record["attrs"]["device"] == "virtio-disk0"
+    assert record["attrs"]["path"] == str(guests.specs["io"].disk_path)
+    assert record["attrs"]["action"] == "pause"
+    guests.wait_event("io", "io_error", "pause")
+    guests.wait_event("io", "suspended", "ioerror")
+
+
+def test_report_latencies(guests: Guests) -> None:
+    """Logs how long each action took to reach the JSON log (polled every 50 ms)."""
+    LOG.warning("action-to-event-log latencies (s): %s",
+                {k: round(v, 3) for k, v in sorted(guests.latencies.items())})
+    assert "Traceback" not in guests.enricher.log_text()
