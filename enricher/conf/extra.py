@@ -19,8 +19,10 @@ OPTS = [
                      "timeout; a domain that hangs or fails loses only its own "
                      "extra series. Selectors the host or driver does not "
                      "support report nothing and are counted in "
-                     "enricher_extra_calls_total. Empty (the default) exports "
-                     "nothing extra.\n\n"
+                     "enricher_extra_calls_total. The plugin's disk, "
+                     "disk_allocation, disk_capacity, disk_physical and vcpu "
+                     "selectors are accepted as well: the core families export "
+                     "their data. Empty (the default) exports nothing extra.\n\n"
                      "Related options:\n\n"
                      "* extra_stats_timeout, extra_stats_workers: bound the "
                      "per-domain calls.\n"
@@ -45,9 +47,10 @@ OPTS = [
                min=1,
                max=64,
                help="Worker threads that make the per-domain libvirt calls of "
-                    "the extra statistics; each works on one domain at a time. "
-                    "A worker stuck in a call is replaced, so stuck domains do "
-                    "not starve the others.\n\n"
+                    "the extra statistics; each works on one domain at a time, "
+                    "on a libvirt connection of its own. A worker stuck in a "
+                    "call is replaced, so stuck domains do not starve the "
+                    "others.\n\n"
                     "Related options:\n\n"
                     "* extra_stats_timeout: when a call counts as stuck."),
     cfg.IntOpt("extra_stats_dirtyrate_period",

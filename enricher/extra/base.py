@@ -77,9 +77,6 @@ class Selector:
         """Points from one per-domain libvirt call; runs in a pool worker."""
         raise NotImplementedError
 
-    def forget(self, uuids: Iterable[str]) -> None:
-        """Drop any state kept for domains that are gone."""
-
 
 def number(value: Any) -> float | None:
     """``value`` as a float when libvirt gave a number (bools excluded), else None."""

@@ -24,7 +24,8 @@ SELF = (
     ("enricher_extra_calls_total", COUNTER,
      "Per-domain libvirt calls of the extra statistics by selector and outcome: ok, "
      "timeout, busy (an earlier call for the domain is still stuck), skipped (after a "
-     "timeout), unsupported, no_agent, denied, domain_gone or error."),
+     "timeout), unsupported, no_agent, denied, domain_gone, inactive (stopped or paused "
+     "since the bulk call) or error."),
     ("enricher_extra_duration_seconds", "gauge",
      "Wall time of the last extra statistics collection, after the bulk call, in seconds."),
     ("enricher_extra_busy_domains", "gauge",

@@ -8,6 +8,7 @@ from enricher.extra.base import GAUGE, ExtraFamily, NotReported, Point, Selector
 from enricher.libvirt.connection import libvirt
 
 NAME = "fs_info"
+RUNNING = 1  # virDomainState
 INFO = "libvirt_domain_filesystem_info"
 
 FAMILIES = (
@@ -39,6 +40,10 @@ class FsInfo(Selector):
     name = NAME
     families = FAMILIES
     calls = True
+
+    def wants(self, sample: Any) -> bool:
+        """Only running domains: a paused guest's agent cannot answer."""
+        return sample.state == RUNNING
 
     def call(self, dom: Any, sample: Any) -> list[Point]:
         try:

@@ -67,8 +67,9 @@ FAMILIES = (
                 "dump, save, ...), always 1. Absent when there is no job.",
                 _SELECTORS, ("kind", "type", "operation"), "job_stats/type, operation"),
     ExtraFamily(PROGRESS, GAUGE,
-                "Share of the job's data already transferred (0 to 1).",
-                _SELECTORS, ("kind",), "job_stats/data_processed / data_total"),
+                "Share of the job's work done (0 to 1): 1 - remaining / total, of its data "
+                "or, for memory-only jobs, of its memory.",
+                _SELECTORS, ("kind",), "job_stats/data_remaining, data_total"),
 ) + tuple(ExtraFamily(name, GAUGE, doc, _SELECTORS, ("kind",), "job_stats/%s" % field)
           for field, (name, _scale, doc) in FIELDS.items())
 
@@ -88,10 +89,24 @@ def job_points(kind: str, stats: dict[str, Any]) -> list[Point]:
         value = number(stats.get(field))
         if value is not None:
             points.append(Point(name, value * scale, (kind,)))
-    total, done = number(stats.get("data_total")), number(stats.get("data_processed"))
-    if total and done is not None:
-        points.append(Point(PROGRESS, min(1.0, done / total), (kind,)))
+    progress = _progress(stats)
+    if progress is not None:
+        points.append(Point(PROGRESS, progress, (kind,)))
     return points
+
+
+def _progress(stats: dict[str, Any]) -> float | None:
+    """1 - remaining / total of the job's data, else of its memory.
+
+    Remaining rather than processed: pages that are all zeros are skipped,
+    not transferred, so processed stays below total even when done.
+    """
+    for prefix in ("data", "memory"):
+        total = number(stats.get(prefix + "_total"))
+        remaining = number(stats.get(prefix + "_remaining"))
+        if total and remaining is not None:
+            return min(1.0, max(0.0, 1 - remaining / total))
+    return None
 
 
 class JobStats(Selector):

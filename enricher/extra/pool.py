@@ -62,11 +62,13 @@ class LanePool:
     """``size`` worker threads; ``run`` blocks until every lane finished or timed out."""
 
     def __init__(self, size: int, timeout: float, name: str = "extra",
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 on_exit: Callable[[], None] | None = None) -> None:
         self._size = size
         self._timeout = timeout
         self._name = name
         self._clock = clock
+        self._on_exit = on_exit  # run by each worker thread as it ends
         self._cond = threading.Condition()
         self._queue: collections.deque[Lane] = collections.deque()
         self._busy: set[str] = set()
@@ -117,9 +119,15 @@ class LanePool:
                 self._cond.wait(None if deadline is None else deadline - now)
 
     def stop(self) -> None:
-        """Let idle workers exit; stuck ones exit when their call returns."""
+        """Let idle workers exit; stuck ones exit when their call returns.
+
+        Lanes still queued are given up (``skipped``), so a ``run`` in progress
+        returns once the calls already running end or time out.
+        """
         with self._cond:
             self._stopping = True
+            for lane in self._queue:
+                lane.skipped = lane._finished = True
             self._queue.clear()
             self._cond.notify_all()
 
@@ -140,16 +148,20 @@ class LanePool:
         thread.start()
 
     def _work(self) -> None:
-        while True:
-            with self._cond:
-                while not self._queue and not self._stopping:
-                    self._cond.wait()
-                if self._stopping:
-                    self._workers -= 1
+        try:
+            while True:
+                with self._cond:
+                    while not self._queue and not self._stopping:
+                        self._cond.wait()
+                    if self._stopping:
+                        self._workers -= 1
+                        return
+                    lane = self._queue.popleft()
+                if not self._run_lane(lane):
                     return
-                lane = self._queue.popleft()
-            if not self._run_lane(lane):
-                return
+        finally:
+            if self._on_exit is not None:
+                self._on_exit()
 
     def _run_lane(self, lane: Lane) -> bool:
         """Run one lane; False when it was abandoned and this thread must retire."""

@@ -14,12 +14,13 @@ import dataclasses
 import functools
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from enricher.extra import catalog
 from enricher.extra.base import NotReported, Point, Selector
+from enricher.extra.connections import WorkerConnections, opener
 from enricher.extra.pool import Call, Lane, LanePool
 from enricher.health import ErrorCounts
 from enricher.libvirt.connection import is_domain_gone, libvirt
@@ -36,10 +37,11 @@ SKIPPED = "skipped"
 UNSUPPORTED = "unsupported"
 DENIED = "denied"
 DOMAIN_GONE = "domain_gone"
+INACTIVE = "inactive"
 ERROR = "error"
 
 # Outcomes that are expected and only logged at DEBUG.
-QUIET = frozenset({OK, UNSUPPORTED, DOMAIN_GONE, "no_agent", BUSY, SKIPPED})
+QUIET = frozenset({OK, UNSUPPORTED, DOMAIN_GONE, INACTIVE, "no_agent", BUSY, SKIPPED})
 
 _UNSUPPORTED_CODES = ("VIR_ERR_NO_SUPPORT", "VIR_ERR_ARGUMENT_UNSUPPORTED",
                       "VIR_ERR_OPERATION_UNSUPPORTED")
@@ -62,6 +64,8 @@ def classify(error: BaseException) -> str:
             return DENIED
         if is_domain_gone(error):
             return DOMAIN_GONE
+        if code == libvirt.VIR_ERR_OPERATION_INVALID:
+            return INACTIVE  # stopped or paused since the bulk call: "not running"
     return ERROR
 
 
@@ -75,14 +79,45 @@ class ExtraResult:
     busy: int = 0  # domains skipped because an earlier call is still stuck
 
 
+class _Target:
+    """The domain of one lane: the bulk call's virDomain, or the worker's own lookup."""
+
+    def __init__(self, uuid: str, dom: Any, connections: WorkerConnections | None) -> None:
+        self._uuid = uuid
+        self._dom = dom
+        self._connections = connections
+        self._looked_up = connections is None
+
+    def call(self, selector: Selector, sample: Any) -> list[Point]:
+        if not self._looked_up:  # the lane's calls all run on one worker, in order
+            self._dom = self._connections.domain(self._uuid)
+            self._looked_up = True
+        try:
+            return selector.call(self._dom, sample)
+        except Exception as exc:
+            if self._connections is not None:
+                self._connections.failed(exc)
+            raise
+
+
 class ExtraRunner:
-    """Owns the selectors, their worker pool and the outcome counts."""
+    """Owns the selectors, their worker pool and the outcome counts.
+
+    With ``opener`` (a function returning a new libvirt connection) each
+    worker makes its calls on a connection of its own, so that one stuck
+    call cannot delay the answers to the others; without it, calls use the
+    bulk call's virDomain objects.
+    """
 
     def __init__(self, selectors: Sequence[Selector], timeout: float, workers: int,
-                 errors: ErrorCounts | None = None) -> None:
+                 errors: ErrorCounts | None = None,
+                 opener: Callable[[], Any] | None = None) -> None:
         self.selectors = tuple(selectors)
         self._callers = tuple(s for s in self.selectors if s.calls)
-        self._pool = LanePool(workers, timeout) if self._callers else None
+        self._connections = WorkerConnections(opener) if opener is not None else None
+        self._pool = (LanePool(workers, timeout, on_exit=self._connections.close
+                               if self._connections is not None else None)
+                      if self._callers else None)
         self._errors = errors or ErrorCounts()
         self._counts: collections.Counter[tuple[str, str]] = collections.Counter()
         self._logged: set[tuple[str, str]] = set()
@@ -102,7 +137,8 @@ class ExtraRunner:
                 "dirtyrate" in names and conf.extra_stats_dirtyrate_period)):
             LOG.warning("fs_info and starting dirty rate calculations need a read-write "
                         "libvirt connection; [libvirt] read_only is true")
-        return cls(selectors, conf.extra_stats_timeout, conf.extra_stats_workers, errors)
+        return cls(selectors, conf.extra_stats_timeout, conf.extra_stats_workers, errors,
+                   opener(conf.libvirt.connection_uri, conf.libvirt.read_only))
 
     @property
     def pool(self) -> LanePool | None:
@@ -149,10 +185,11 @@ class ExtraRunner:
         lanes = []
         for sample in samples:
             dom = domains.get(sample.uuid)
-            calls = [Call(s.name, functools.partial(s.call, dom, sample))
-                     for s in self._callers if dom is not None and s.wants(sample)]
-            if calls:
-                lanes.append(Lane(sample.uuid, calls))
+            callers = [s for s in self._callers if dom is not None and s.wants(sample)]
+            if callers:
+                target = _Target(sample.uuid, dom, self._connections)
+                lanes.append(Lane(sample.uuid, [
+                    Call(s.name, functools.partial(target.call, s, sample)) for s in callers]))
         return lanes
 
     def _settle(self, lane: Lane, points: dict[str, list[Point]]) -> None:

@@ -25,7 +25,8 @@ from tests.functional.conftest import parse, scrape_text
 
 EXPECTED = fixtures.expected()
 IN_NODE = {e["domain_uuid"]: e for e in EXPECTED.values() if e.get("in_test_node")}
-RUNNING = {u for u, e in IN_NODE.items() if e["test_node_state"] in ("running", "paused")}
+ACTIVE = {u for u, e in IN_NODE.items() if e["test_node_state"] in ("running", "paused")}
+RUNNING = {u for u, e in IN_NODE.items() if e["test_node_state"] == "running"}
 WEBTEAM = "e22c05ef-5d01-420e-8189-a451e4f10d3e"  # instance-0000000a, project webteam
 TENANT_LABELS = ("instance_uuid", "project_id", "project_name", "user_id", "user_name",
                  "flavor")
@@ -96,7 +97,7 @@ def test_extra_series_carry_the_tenant_labels(service_factory, node_file) -> Non
     assert reasons["25be8770-88af-453e-9bcb-02a43412d624"] == ("paused", "warning")
     assert reasons["8809a0fb-5e6a-482b-b9f4-91b9e444b46a"] == ("shutoff", "okay")
     assert set(reasons) == set(IN_NODE)
-    assert {s.labels["uuid"] for s in samples["libvirt_domain_vcpu_affinity"]} == RUNNING
+    assert {s.labels["uuid"] for s in samples["libvirt_domain_vcpu_affinity"]} == ACTIVE
 
 
 def test_fs_info_on_a_read_write_connection(service_factory, node_file) -> None:
@@ -106,7 +107,7 @@ def test_fs_info_on_a_read_write_connection(service_factory, node_file) -> None:
     mounts = {(s.labels["uuid"], s.labels["mountpoint"], s.labels["disks"])
               for s in samples["libvirt_domain_filesystem_info"]}
     assert (WEBTEAM, "/boot", "vda") in mounts
-    assert {u for u, _, _ in mounts} == RUNNING
+    assert {u for u, _, _ in mounts} == RUNNING  # not the paused one: its agent is frozen
     assert _calls(samples)[("fs_info", "ok")] == len(RUNNING)
 
 
@@ -129,7 +130,7 @@ def test_with_an_interval_a_scrape_never_collects(service_factory, node_file) ->
     stamp = "enricher_collection_timestamp_seconds"
     assert first[stamp][0].value == second[stamp][0].value > 0
     assert _calls(first) == _calls(second)  # no extra calls on the scrape path either
-    assert _calls(first)[("vcpupin", "ok")] == len(RUNNING)
+    assert _calls(first)[("vcpupin", "ok")] == len(ACTIVE)
 
 
 class HangingVcpuPin(VcpuPin):
@@ -182,13 +183,13 @@ def test_a_hung_call_delays_the_scrape_by_the_timeout_at_most(hanging_enricher) 
     url, gate, timeout = hanging_enricher
     first_latency, first = _timed_scrape(url)
     assert first_latency < timeout + 2.0, first_latency  # not the hang: it never ends
-    assert _pinned(first) == RUNNING - {WEBTEAM}
+    assert _pinned(first) == ACTIVE - {WEBTEAM}
     assert _calls(first)[("vcpupin", "timeout")] == 1
     assert first["enricher_extra_busy_domains"][0].value == 1
     second_latency, second = _timed_scrape(url)
     assert second_latency < timeout, second_latency  # the busy domain is not waited for
     assert _calls(second)[("vcpupin", "busy")] == 1
-    assert _pinned(second) == RUNNING - {WEBTEAM}
+    assert _pinned(second) == ACTIVE - {WEBTEAM}
     gate.set()
     deadline = time.monotonic() + 10
     while WEBTEAM not in _pinned(_timed_scrape(url)[1]):

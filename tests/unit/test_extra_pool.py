@@ -104,3 +104,18 @@ def test_every_worker_stuck_still_lets_the_rest_run(gate: threading.Event) -> No
 def test_no_lanes_returns_at_once(pool: LanePool) -> None:
     pool.run([])
     assert pool.busy() == frozenset()
+
+
+def test_stop_gives_up_queued_lanes(gate: threading.Event) -> None:
+    pool = LanePool(1, 5.0, name="test-extra-stop")
+    busy = Lane("d1", [Call("hang", gate.wait)])
+    queued = Lane("d2", [Call("a", lambda: 1)])
+    runner = threading.Thread(target=pool.run, args=([busy, queued],), daemon=True)
+    runner.start()
+    _wait_for(lambda: busy._started is not None)
+    pool.stop()
+    gate.set()
+    runner.join(10)
+    assert not runner.is_alive()
+    assert queued.skipped and queued.outcomes == []
+    assert busy.outcomes[0].value is True

@@ -13,6 +13,8 @@ from enricher.extra import catalog
 from enricher.extra.base import NotReported, Point, Selector
 from enricher.extra.runner import ExtraRunner, classify
 from enricher.health import ErrorCounts
+from enricher.libvirt.stats import DomainSample
+from tests.unit.test_extra_pool import _wait_for
 from tests.unit.test_extra_selectors import FakeDom, libvirt_error, sample
 
 A, B, C = ("7a1f3c2e-0000-4000-8000-00000000000%d" % i for i in (1, 2, 3))
@@ -43,7 +45,7 @@ class Derived(Selector):
     def __init__(self, fail: bool = False) -> None:
         self.fail = fail
 
-    def derive(self, samples, domains, at):  # noqa: ANN001, ANN201
+    def derive(self, samples: Any, domains: Any, at: float) -> dict[str, list[Point]]:
         if self.fail:
             raise ZeroDivisionError("no vcpus")
         return {s.uuid: [Point("libvirt_domain_state_severity", 0)] for s in samples}
@@ -57,7 +59,8 @@ def gate() -> Iterator[threading.Event]:
 
 
 def _run(selectors: list[Selector], errors: ErrorCounts | None = None,
-         uuids: tuple[str, ...] = (A, B, C), timeout: float = 5.0):  # noqa: ANN202
+         uuids: tuple[str, ...] = (A, B, C), timeout: float = 5.0
+         ) -> tuple[ExtraRunner, list[DomainSample], dict[str, FakeDom]]:
     runner = ExtraRunner(selectors, timeout=timeout, workers=2, errors=errors)
     samples = [sample(uuid=u) for u in uuids]
     domains = {u: FakeDom() for u in uuids}
@@ -71,6 +74,7 @@ def _run(selectors: list[Selector], errors: ErrorCounts | None = None,
     (libvirt_error(libvirt.VIR_ERR_OPERATION_UNSUPPORTED), "unsupported"),
     (libvirt_error(libvirt.VIR_ERR_OPERATION_DENIED), "denied"),
     (libvirt_error(libvirt.VIR_ERR_NO_DOMAIN), "domain_gone"),
+    (libvirt_error(libvirt.VIR_ERR_OPERATION_INVALID, "domain is not running"), "inactive"),
     (libvirt_error(libvirt.VIR_ERR_INTERNAL_ERROR), "error"),
     (KeyError("x"), "error"),
 ])
@@ -171,3 +175,65 @@ def test_selectors_add_the_bulk_groups_they_rely_on() -> None:
     selectors = catalog.build(["cpu_util", "pcpu", "memory", "perf", "disk_err"])
     assert catalog.stats_groups(["state", "block"], selectors) == [
         "state", "block", "cpu", "vcpu", "perf", "balloon"]
+
+
+class FakeConnection:
+    """A virConnect stand-in that records which thread used it."""
+
+    opened: list[FakeConnection] = []
+
+    def __init__(self) -> None:
+        self.threads: set[str] = set()
+        self.lookups: list[str] = []
+        self.closed = False
+        FakeConnection.opened.append(self)
+
+    def lookupByUUIDString(self, uuid: str) -> FakeDom:  # noqa: N802 - libvirt's name
+        self.threads.add(threading.current_thread().name)
+        self.lookups.append(uuid)
+        return FakeDom(domain_id=42)
+
+    def close(self) -> int:
+        self.closed = True
+        return 0
+
+
+class WhichDom(Selector):
+    name = "which"
+    calls = True
+
+    def call(self, dom: Any, sample: Any) -> list[Point]:
+        return [Point("libvirt_domain_vcpu_affinity", dom.ID(), ("0", "0"))]
+
+
+def test_workers_call_on_connections_of_their_own() -> None:
+    FakeConnection.opened = []
+    runner = ExtraRunner([WhichDom(), Answers({A: 1, B: 1, C: 1})], timeout=5, workers=2,
+                         opener=FakeConnection)
+    try:
+        result = runner.collect([sample(uuid=u) for u in (A, B, C)],
+                                {u: FakeDom(domain_id=7) for u in (A, B, C)})
+    finally:
+        runner.stop()
+    # The domain was looked up on the worker's connection, once per lane.
+    assert {p.value for u in (A, B, C) for p in result.points[u]
+            if p.labels == ("0", "0") and p.value != 1} == {42}
+    assert sorted(u for c in FakeConnection.opened for u in c.lookups) == [A, B, C]
+    assert 1 <= len(FakeConnection.opened) <= 2
+    assert all(len(c.threads) == 1 for c in FakeConnection.opened)
+    # Workers close their connection as they exit.
+    _wait_for(lambda: all(c.closed for c in FakeConnection.opened))
+
+
+def test_a_broken_worker_connection_is_reopened() -> None:
+    FakeConnection.opened = []
+    lost = libvirt_error(libvirt.VIR_ERR_NO_CONNECT, "no connection driver")
+    runner = ExtraRunner([Answers({A: lost})], timeout=5, workers=1, opener=FakeConnection)
+    try:
+        first = runner.collect([sample(uuid=A)], {A: FakeDom()})
+        runner.collect([sample(uuid=A)], {A: FakeDom()})
+    finally:
+        runner.stop()
+    assert first.calls[("answers", "error")] == 1
+    assert len(FakeConnection.opened) == 2
+    assert FakeConnection.opened[0].closed

@@ -203,6 +203,12 @@ def test_fs_info_without_an_agent_is_not_reported(code: int) -> None:
     assert raised.value.outcome == "no_agent"
 
 
+def test_fs_info_asks_only_running_domains() -> None:
+    selector = fs_info.FsInfo()
+    assert selector.wants(sample(state=1))
+    assert not selector.wants(sample(state=3, reason=5))  # paused: the agent is frozen
+
+
 def test_fs_info_other_errors_propagate() -> None:
     dom = FakeDom(fsInfo=libvirt_error(libvirt.VIR_ERR_OPERATION_DENIED))
     with pytest.raises(libvirt.libvirtError):
@@ -222,17 +228,23 @@ def test_job_stats_of_a_running_dump() -> None:
         ("background",): 1.5}
     assert values(points, "libvirt_domain_job_memory_processed_bytes") == {
         ("background",): 250}
-    assert values(points, job_stats.PROGRESS) == {}  # no data_total
+    assert values(points, job_stats.PROGRESS) == {("background",): 0.25}  # of memory
 
 
 def test_job_stats_of_a_completed_migration() -> None:
     points = job_stats.job_points("completed", {
         "type": 3, "operation": 5, "downtime": 30, "data_total": 400,
-        "data_processed": 400, "data_remaining": 0})
+        "data_processed": 10, "data_remaining": 0})  # zero pages are not sent
     assert values(points, job_stats.INFO) == {("completed", "completed", "migration_out"): 1}
     assert values(points, "libvirt_domain_job_downtime_seconds") == {
         ("completed",): pytest.approx(0.03)}
     assert values(points, job_stats.PROGRESS) == {("completed",): 1.0}
+
+
+def test_job_stats_without_totals_has_no_progress() -> None:
+    points = job_stats.job_points("background", {"type": 1, "operation": 2,
+                                                 "time_elapsed": 10})
+    assert values(points, job_stats.PROGRESS) == {}
 
 
 def test_job_stats_selectors_ask_for_their_kind() -> None:
