@@ -38,6 +38,11 @@ class Snapshot:
         return self.tenancy.get(uuid, model.NO_TENANCY)
 
 
+# Longest a scrape waits for the first background collection after start-up.
+FIRST_COLLECTION_WAIT = 10.0
+# Least time between two collections when events ask for early ones.
+MIN_EARLY_GAP = 1.0
+
 EMPTY = Snapshot((), MappingProxyType({}), False, 0.0, 0.0)
 
 
@@ -65,6 +70,8 @@ class Sampler:
         self._snapshot = EMPTY
         self._collect_lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._first = threading.Event()
         self._thread: threading.Thread | None = None
         self._sequence = 0
 
@@ -75,6 +82,9 @@ class Sampler:
     def latest(self) -> Snapshot:
         """The snapshot to serve now."""
         if self.interval > 0:
+            # Right after start-up, wait (bounded) for the first collection
+            # rather than report libvirt as down.
+            self._first.wait(timeout=min(self.interval, FIRST_COLLECTION_WAIT))
             return self._snapshot
         before = self._snapshot
         with self._collect_lock:
@@ -128,20 +138,37 @@ class Sampler:
         """Start the background loop when an interval is configured."""
         if self.interval <= 0 or self._thread is not None:
             return
-        self.collect()
         self._thread = threading.Thread(target=self._run, name="sampler", daemon=True)
         self._thread.start()
 
+    def wake(self) -> None:
+        """Ask for an early collection (a domain changed); bursts are merged."""
+        self._wake.set()
+
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        """Collect on a fixed schedule; events may bring a collection forward."""
+        while not self._stop.is_set():
+            started = time.monotonic()
             try:
                 self.collect()
-            except Exception:
+            except Exception:  # the loop must survive any bug
                 self._errors.add("sampler", "unexpected")
                 LOG.exception("Unexpected error in the sampler loop")
+            self._first.set()
+            deadline = started + self.interval
+            while not self._stop.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._wake.wait(remaining):
+                    break
+                self._wake.clear()
+                # Woken by an event: let a burst settle, keep a minimum gap.
+                gap = max(MIN_EARLY_GAP - (time.monotonic() - started), 0.2)
+                self._stop.wait(gap)
+                break
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
         if self._extra is not None:

@@ -65,8 +65,12 @@ class Service:
         self.sampler = Sampler(self.connection, StatsReader(groups), self.resolver,
                                self.errors, interval=conf.interval, extra=self.extra)
         self.events = (EventMonitor(conf, self.connection, self.resolver, self.errors,
-                                    lambda: self.sampler.snapshot)
+                                    lambda: self.sampler.snapshot,
+                                    on_event=self.sampler.wake)
                        if conf.events.enabled else None)
+        # A dropped or restored connection shows in the next collection, soon.
+        self.connection.on_close.append(lambda _reason: self.sampler.wake())
+        self.connection.on_reconnect.append(lambda _conn: self.sampler.wake())
         own = [self.events.collector] if self.events else []
         if self.nova is not None:
             from enricher.exporters.nova_metrics import NovaCollector

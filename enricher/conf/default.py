@@ -9,12 +9,16 @@ OPTS = [
                 default=False,
                 help="Log at DEBUG level instead of INFO."),
     cfg.FloatOpt("interval",
-                 default=0.0,
+                 default=15.0,
                  min=0.0,
                  help="Seconds between collections by a background sampler; "
-                      "every scrape is then served from the latest snapshot "
-                      "and never waits on libvirt. 0 collects at scrape time "
-                      "(concurrent scrapes share one collection)."),
+                      "every scrape, from any number of Prometheus servers, is "
+                      "then served from the latest snapshot and never waits on "
+                      "libvirt. Set it to your scrape interval. Domain events "
+                      "(start, stop, metadata change) bring the next "
+                      "collection forward. 0 collects at scrape time instead "
+                      "(concurrent scrapes share one collection), so each "
+                      "scraper pays for its own collections."),
 ]
 
 

@@ -36,7 +36,8 @@ class EventMonitor:
 
     def __init__(self, conf: cfg.ConfigOpts, connection: Connection, resolver: Resolver,
                  errors: ErrorCounts, snapshot: Callable[[], Snapshot],
-                 loop: libvirt_events.EventLoop | None = None) -> None:
+                 loop: libvirt_events.EventLoop | None = None,
+                 on_event: Callable[[], None] | None = None) -> None:
         libvirt_events.register_default_impl()
         opts = conf.events
         self._connection = connection
@@ -55,6 +56,7 @@ class EventMonitor:
                                     opts.webhook_retries, opts.webhook_queue_size,
                                     opts.webhook_events)
                         if opts.webhook_url else None)
+        self._on_event = on_event
         self.dispatcher = Dispatcher(self.queue, resolver, [self._record], errors,
                                      opts.stop_delay, self._keep_connected)
         self.collector = EventCollector(self.counters, snapshot, self.stats)
@@ -64,6 +66,8 @@ class EventMonitor:
 
     def _record(self, event: DomainEvent, tenancy: model.Tenancy) -> None:
         self.counters.record(event, tenancy)
+        if self._on_event is not None:
+            self._on_event()  # e.g. bring the next collection forward
         if self.log is None and self.webhook is None:
             return
         record = to_record(event, tenancy, self._host)

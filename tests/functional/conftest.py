@@ -26,6 +26,8 @@ def make_conf(uri: str, config_files: Sequence[str] = (), **overrides: object
     conf.set_override("connection_uri", uri, "libvirt")
     conf.set_override("host", "127.0.0.1", "prometheus")
     conf.set_override("port", 0, "prometheus")
+    # Collect at scrape time unless a test asks for the background sampler.
+    conf.set_override("interval", 0)
     for key, value in overrides.items():
         group, _, name = key.rpartition("__")
         conf.set_override(name, value, group or None)
