@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 tools/e2e-host-setup.sh
 tools/bootstrap.sh >/dev/null
 # The README's first command, end to end (on a free port).
-ENRICHER_DEMO_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
-    tools/demo.sh --check | grep -q 'project_name="webshop"'
+demo=$(ENRICHER_DEMO_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
+    tools/demo.sh --check)
+grep -q 'project_name="webshop"' <<<"$demo"
 echo "tools/demo.sh: OK (tenant-labelled demo metrics served)"
 exec .venv/bin/tox -e pep8,all,docs,releasenotes -- "$@"
