@@ -74,6 +74,8 @@ class Sampler:
         self._first = threading.Event()
         self._thread: threading.Thread | None = None
         self._sequence = 0
+        # Called with each background snapshot (e.g. to render it at once).
+        self.on_snapshot: list[Callable[[Snapshot], None]] = []
 
     @property
     def snapshot(self) -> Snapshot:
@@ -150,7 +152,9 @@ class Sampler:
         while not self._stop.is_set():
             started = time.monotonic()
             try:
-                self.collect()
+                snap = self.collect()
+                for callback in self.on_snapshot:
+                    callback(snap)
             except Exception:  # the loop must survive any bug
                 self._errors.add("sampler", "unexpected")
                 LOG.exception("Unexpected error in the sampler loop")

@@ -76,6 +76,7 @@ class Service:
             from enricher.exporters.nova_metrics import NovaCollector
             own.append(NovaCollector(self.nova))
         self.app = MetricsApp(self.sampler, self.errors, conf.prometheus.tenant_labels, own)
+        self.sampler.on_snapshot.append(self.app.prepare)
         self.server = MetricsServer(conf.prometheus.host, conf.prometheus.port, self.app)
 
     def start(self) -> None:

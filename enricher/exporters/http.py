@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import http.server
 import logging
@@ -25,8 +26,17 @@ LANDING = b"""<html><head><title>enricher</title></head><body>
 """
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Rendered:
+    """The per-VM part of the exposition for one snapshot, plain and gzipped."""
+
+    snapshot: Snapshot
+    plain: bytes
+    gzipped: bytes
+
+
 class MetricsApp:
-    """Renders /metrics: the domain part is cached per snapshot."""
+    """Renders /metrics: the per-VM part once per snapshot, self-metrics per scrape."""
 
     def __init__(self, sampler: Sampler, errors: ErrorCounts,
                  tenant_labels: Sequence[str], per_scrape: Sequence[Collector] = ()
@@ -34,21 +44,40 @@ class MetricsApp:
         self._sampler = sampler
         self._lock = threading.Lock()
         self._current: Snapshot = EMPTY
-        self._cached: tuple[Snapshot, bytes] | None = None
+        self._for_render: Snapshot = EMPTY
+        self._cached: _Rendered | None = None
         self._started = 0.0
         self._domains, self._own = prometheus.registries(
-            lambda: self._current, errors, tenant_labels, lambda: self._started,
-            per_scrape)
+            lambda: self._for_render, errors, tenant_labels, lambda: self._started,
+            per_scrape, served=lambda: self._current)
 
-    def render(self) -> bytes:
-        """The full exposition text for one scrape."""
-        snap = self._sampler.latest()
+    def prepare(self, snap: Snapshot) -> _Rendered:
+        """Render (and compress) a snapshot's per-VM part, once.
+
+        The background sampler calls this right after each collection, so
+        that scrapes only copy bytes.
+        """
         with self._lock:
-            self._started = time.monotonic()
+            cached = self._cached
+            if cached is not None and cached.snapshot is snap:
+                return cached
+            self._for_render = snap
+            plain = text.render(self._domains)
+            self._cached = _Rendered(snap, plain, gzip.compress(plain, compresslevel=1))
+            return self._cached
+
+    def render(self, gzipped: bool = False) -> bytes:
+        """The full exposition for one scrape (a multi-member gzip if asked)."""
+        started = time.monotonic()
+        snap = self._sampler.latest()
+        rendered = self.prepare(snap)
+        with self._lock:
+            self._started = started
             self._current = snap
-            if self._cached is None or self._cached[0] is not snap:
-                self._cached = (snap, text.render(self._domains))
-            return self._cached[1] + text.render(self._own)
+            own = text.render(self._own)
+        if gzipped:
+            return rendered.gzipped + gzip.compress(own, compresslevel=1)
+        return rendered.plain + own
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -58,16 +87,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
-            body = self.server.app.render()  # type: ignore[attr-defined]
+            gzipped = "gzip" in self.headers.get("Accept-Encoding", "")
+            body = self.server.app.render(gzipped)  # type: ignore[attr-defined]
             ctype = CONTENT_TYPE_LATEST
         elif path == "/":
-            body, ctype = LANDING, "text/html; charset=utf-8"
+            body, ctype, gzipped = LANDING, "text/html; charset=utf-8", False
         else:
             self.send_error(404)
             return
-        gzipped = "gzip" in self.headers.get("Accept-Encoding", "")
-        if gzipped:
-            body = gzip.compress(body, compresslevel=1)
         self.send_response(200)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))

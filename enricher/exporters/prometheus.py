@@ -188,19 +188,21 @@ class SelfCollector(Collector):
 
 def registries(snapshot: Callable[[], Snapshot], errors: ErrorCounts,
                tenant_labels: Sequence[str], scrape_started: Callable[[], float],
-               per_scrape: Sequence[Collector] = ()
+               per_scrape: Sequence[Collector] = (),
+               served: Callable[[], Snapshot] | None = None,
                ) -> tuple[CollectorRegistry, CollectorRegistry]:
     """Two registries: per-snapshot domain families, and per-scrape self-metrics.
 
     ``per_scrape`` collectors (domain events) change between snapshots, so
-    they go on the second registry, rendered on every scrape.
+    they go on the second registry, rendered on every scrape. ``served`` is
+    the snapshot a scrape serves (default: ``snapshot``), for self-metrics.
     """
     domains = CollectorRegistry(auto_describe=True)
     per_vm = DomainCollector(snapshot, tenant_labels)
     domains.register(per_vm)
     domains.register(ExtraCollector(snapshot, per_vm.base_labels, per_vm.base_values))
     own = CollectorRegistry(auto_describe=False)
-    own.register(SelfCollector(snapshot, errors, scrape_started))
+    own.register(SelfCollector(served or snapshot, errors, scrape_started))
     for collector in per_scrape:
         own.register(collector)
     return domains, own

@@ -78,24 +78,18 @@ def group_flags(names: Iterable[str]) -> int:
     return flags
 
 
-def _split_devices(raw: Mapping[str, Any], prefix: str) -> tuple[Device, ...]:
-    """Group ``prefix.N.field`` keys into devices named by their ``name`` key."""
-    count = raw.get("%s.count" % prefix, raw.get("%s.current" % prefix, 0))
-    fields: dict[int, dict[str, Any]] = {}
-    marker = prefix + "."
-    for key, value in raw.items():
-        if not key.startswith(marker):
-            continue
-        index, _, field = key[len(marker):].partition(".")
-        if not field or not index.isdigit():
-            continue
-        fields.setdefault(int(index), {})[field] = value
+def _devices(prefix: str, fields: dict[int, dict[str, Any]], count: int
+             ) -> tuple[Device, ...]:
+    """Devices named by their ``name`` field (vCPUs by index), up to ``count``."""
     devices = []
     for index in sorted(fields):
-        if prefix != "vcpu" and index >= count:
-            continue
         values = fields[index]
-        name = str(index) if prefix == "vcpu" else str(values.get("name", index))
+        if prefix == "vcpu":
+            name = str(index)
+        elif index >= count:
+            continue
+        else:
+            name = str(values.get("name", index))
         devices.append(Device(name=name, values=MappingProxyType(values)))
     return tuple(devices)
 
@@ -103,10 +97,20 @@ def _split_devices(raw: Mapping[str, Any], prefix: str) -> tuple[Device, ...]:
 def sample_from_record(dom: Any, raw: Mapping[str, Any]) -> DomainSample:
     """Turn one (virDomain, stats dict) record into a DomainSample.
 
-    Only local accessors of the virDomain object are used: no RPC.
+    One pass over the keys: ``vcpu.N.x``, ``block.N.x`` and ``net.N.x`` go to
+    their device, everything else is a scalar. Only local accessors of the
+    virDomain object are used: no RPC.
     """
-    scalars = {k: v for k, v in raw.items() if k.split(".", 2)[0] not in _INDEXED
-               or k.count(".") == 1}
+    scalars: dict[str, Any] = {}
+    indexed: dict[str, dict[int, dict[str, Any]]] = {p: {} for p in _INDEXED}
+    for key, value in raw.items():
+        prefix, _, rest = key.partition(".")
+        if prefix in indexed:
+            index, _, field = rest.partition(".")
+            if field and index.isdigit():
+                indexed[prefix].setdefault(int(index), {})[field] = value
+                continue
+        scalars[key] = value
     return DomainSample(
         uuid=dom.UUIDString(),
         name=dom.name(),
@@ -114,9 +118,9 @@ def sample_from_record(dom: Any, raw: Mapping[str, Any]) -> DomainSample:
         state=int(raw.get("state.state", 0)),
         reason=int(raw.get("state.reason", 0)),
         scalars=MappingProxyType(scalars),
-        vcpus=_split_devices(raw, "vcpu"),
-        blocks=_split_devices(raw, "block"),
-        nets=_split_devices(raw, "net"),
+        vcpus=_devices("vcpu", indexed["vcpu"], 0),
+        blocks=_devices("block", indexed["block"], raw.get("block.count", 0)),
+        nets=_devices("net", indexed["net"], raw.get("net.count", 0)),
     )
 
 
