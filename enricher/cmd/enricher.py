@@ -62,7 +62,9 @@ class Service:
         self.resolver = Resolver(self.errors, ttl=conf.libvirt.metadata_cache_ttl)
         self.nova = nova_fallback(conf, self.errors)
         self.resolver.fallback = self.nova
-        self.sampler = Sampler(self.connection, StatsReader(groups), self.resolver,
+        reader = StatsReader(groups, slow_groups=conf.libvirt.slow_stats_groups,
+                             slow_every=conf.libvirt.slow_stats_every)
+        self.sampler = Sampler(self.connection, reader, self.resolver,
                                self.errors, interval=conf.interval, extra=self.extra)
         self.events = (EventMonitor(conf, self.connection, self.resolver, self.errors,
                                     lambda: self.sampler.snapshot,

@@ -33,6 +33,27 @@ OPTS = [
                      "collection. Most groups cost a QMP round trip into every "
                      "QEMU process, so drop the ones you do not graph. The "
                      "state group is always collected."),
+    cfg.ListOpt("slow_stats_groups",
+                item_type=cfg.types.String(choices=STATS_GROUPS),
+                default=["balloon", "vcpu"],
+                help="Stats groups (among stats_groups) asked for only every "
+                     "slow_stats_every-th collection; in between, each "
+                     "domain's last values are exported again. Each group "
+                     "except state, interface and perf costs a QMP round "
+                     "trip into every QEMU, so this trades freshness of "
+                     "slowly-moving figures (memory, per-vCPU time) for "
+                     "host CPU. Empty means every group every time.\n\n"
+                     "Related options:\n\n"
+                     "* slow_stats_every\n"
+                     "* [DEFAULT] interval"),
+    cfg.IntOpt("slow_stats_every",
+               default=4,
+               min=1,
+               help="How many collections apart slow_stats_groups are asked "
+                    "for: with the default interval of 15 s, every minute. 1 "
+                    "asks for them on every collection.\n\n"
+                    "Related options:\n\n"
+                    "* slow_stats_groups"),
     cfg.IntOpt("metadata_cache_ttl",
                default=0,
                min=0,

@@ -37,6 +37,17 @@ GROUPS = {
 }
 DEFAULT_GROUPS = ("state", "cpu", "balloon", "vcpu", "interface", "block", "perf")
 
+# The key prefixes each group's values come under.
+GROUP_PREFIXES = {
+    "state": "state.",
+    "cpu": "cpu.",
+    "balloon": "balloon.",
+    "vcpu": "vcpu.",
+    "interface": "net.",
+    "block": "block.",
+    "perf": "perf.",
+}
+
 # Prefixes of the per-device groups: "<prefix>.<index>.<field>".
 _INDEXED = ("vcpu", "block", "net")
 
@@ -135,12 +146,24 @@ class Collection:
 
 
 class StatsReader:
-    """Asks libvirt for the configured stats groups in one bulk call."""
+    """Asks libvirt for the configured stats groups, one bulk call per collection.
 
-    def __init__(self, groups: Iterable[str] = DEFAULT_GROUPS, nowait: bool = True
-                 ) -> None:
+    ``slow_groups`` are asked for only every ``slow_every``-th collection
+    (each group but state, interface and perf is a QMP round trip into every
+    QEMU); in between, a domain's last values of those groups are carried
+    over, as long as it was not restarted (same libvirt id).
+    """
+
+    def __init__(self, groups: Iterable[str] = DEFAULT_GROUPS, nowait: bool = True,
+                 slow_groups: Iterable[str] = (), slow_every: int = 1) -> None:
         self._groups = tuple(groups)
-        self._flags = group_flags(self._groups)
+        slow = tuple(g for g in self._groups if g in set(slow_groups) and g != "state")
+        self._slow_every = max(1, slow_every) if slow else 1
+        self._flags = group_flags(g for g in self._groups if g not in slow)
+        self._slow_flags = group_flags(slow)
+        self._slow_prefixes = tuple(GROUP_PREFIXES[g] for g in slow)
+        self._carried: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._count = 0
         self._call_flags = 0
         nowait_flag = getattr(libvirt, "VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT", 0)
         if nowait:
@@ -150,9 +173,10 @@ class StatsReader:
     def groups(self) -> tuple[str, ...]:
         return self._groups
 
-    def _records(self, conn: Any) -> list[tuple[Any, dict[str, Any]]]:
+    def _records(self, conn: Any, slow: bool) -> list[tuple[Any, dict[str, Any]]]:
+        flags = self._flags | (self._slow_flags if slow else 0)
         try:
-            return conn.getAllDomainStats(self._flags, self._call_flags)
+            return conn.getAllDomainStats(flags, self._call_flags)
         except libvirt.libvirtError as exc:
             if exc.get_error_code() not in (libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED,
                                             libvirt.VIR_ERR_NO_SUPPORT,
@@ -160,22 +184,46 @@ class StatsReader:
                 raise
             # An old libvirt or a driver without "perf" or NOWAIT: narrow once.
             perf = group_flags(["perf"])
-            if self._flags & perf:
+            if flags & perf:
                 LOG.warning("libvirt rejected the perf stats group (%s); "
                             "collecting without it", exc)
                 self._flags &= ~perf
+                self._slow_flags &= ~perf
             elif self._call_flags:
                 LOG.warning("libvirt rejected the NOWAIT flag (%s); "
                             "collecting without it", exc)
                 self._call_flags = 0
             else:
                 raise
-            return self._records(conn)
+            return self._records(conn, slow)
+
+    def _carry(self, records: list[tuple[Any, dict[str, Any]]], slow: bool
+               ) -> list[tuple[Any, dict[str, Any]]]:
+        """Remember the slow groups' values, or fill them in from last time."""
+        if not self._slow_prefixes:
+            return records
+        carried: dict[str, tuple[int, dict[str, Any]]] = {}
+        out = []
+        for dom, raw in records:
+            uuid, dom_id = dom.UUIDString(), dom.ID()
+            if slow:
+                kept = {k: v for k, v in raw.items() if k.startswith(self._slow_prefixes)}
+                carried[uuid] = (dom_id, kept)
+            else:
+                last = self._carried.get(uuid)
+                if last is not None and last[0] == dom_id:
+                    carried[uuid] = last
+                    raw = {**last[1], **raw}
+            out.append((dom, raw))
+        self._carried = carried
+        return out
 
     def collect(self, conn: Any) -> Collection:
         """One bulk call; records that cannot be turned into samples are counted."""
         start = time.monotonic()
-        records = self._records(conn)
+        slow = self._count % self._slow_every == 0
+        self._count += 1
+        records = self._carry(self._records(conn, slow), slow)
         samples = []
         domains = {}
         failed = 0

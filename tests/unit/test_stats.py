@@ -49,3 +49,46 @@ def test_record_is_split_into_scalars_and_devices() -> None:
 def test_devices_beyond_the_count_are_ignored() -> None:
     raw = dict(RAW, **{"net.1.name": "stale", "net.1.rx.bytes": 1})
     assert [d.name for d in sample_from_record(_Dom(), raw).nets] == ["tap0"]
+
+
+class _Conn:
+    """Answers getAllDomainStats like libvirt would for the groups asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[int] = []
+        self.dom = _Dom()
+        self.cpu = 0
+
+    def getAllDomainStats(self, flags: int, _call_flags: int):  # noqa: N802
+        import libvirt
+
+        self.asked.append(flags)
+        self.cpu += 1
+        raw = {"state.state": 1, "state.reason": 1, "cpu.time": self.cpu}
+        if flags & libvirt.VIR_DOMAIN_STATS_BALLOON:
+            raw["balloon.current"] = 1000 + self.cpu
+        return [(self.dom, raw)]
+
+
+def test_slow_groups_asked_every_nth_collection_and_carried_between() -> None:
+    import libvirt
+
+    from enricher.libvirt.stats import StatsReader
+
+    conn = _Conn()
+    reader = StatsReader(["state", "cpu", "balloon"], slow_groups=["balloon"], slow_every=3)
+    seen = [reader.collect(conn).samples[0].scalars for _ in range(4)]
+    balloon = libvirt.VIR_DOMAIN_STATS_BALLOON
+    assert [bool(f & balloon) for f in conn.asked] == [True, False, False, True]
+    assert [s["balloon.current"] for s in seen] == [1001, 1001, 1001, 1004]
+    assert [s["cpu.time"] for s in seen] == [1, 2, 3, 4]  # fast groups always fresh
+
+
+def test_carried_values_dropped_when_the_domain_restarts() -> None:
+    from enricher.libvirt.stats import StatsReader
+
+    conn = _Conn()
+    reader = StatsReader(["state", "cpu", "balloon"], slow_groups=["balloon"], slow_every=5)
+    reader.collect(conn)
+    conn.dom.ID = lambda: 8  # started again: a new libvirt id
+    assert "balloon.current" not in reader.collect(conn).samples[0].scalars
