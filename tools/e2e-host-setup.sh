@@ -14,6 +14,7 @@ PACKAGES=(
     libvirt-dev
     pkg-config
     prometheus
+    prometheus-libvirt-exporter
 )
 QEMU_CONF=${E2E_QEMU_CONF:-/etc/libvirt/qemu.conf}
 
