@@ -1,0 +1,51 @@
+"""Benchmark command: ``python -m tests.perf.bench {real,testdriver,fleet} ...``.
+
+real        the enricher vs Debian's prometheus-libvirt-exporter on the real
+            libvirtd with N tiny idle guests: whole-host CPU, latency, size
+testdriver  the enricher on a libvirt test-driver node of N domains: latency,
+            RSS, completeness, Nova requests with the Keystone+Nova simulator
+fleet       the fleet model: series, bytes, samples/s and Nova requests/min
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from tests.perf import fleet, real, testdriver
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m tests.perf.bench",
+                                  description=__doc__.split("\n\n", 1)[0])
+    top.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = top.add_subparsers(dest="mode", required=True)
+    for name, module in (("real", real), ("testdriver", testdriver), ("fleet", fleet)):
+        mode = sub.add_parser(name, help=(module.__doc__ or "").splitlines()[0])
+        module.add_arguments(mode)
+        mode.set_defaults(func=module.run)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # SIGTERM unwinds like Ctrl-C, so guests, taps and exporters are cleaned up.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted; cleaned up", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

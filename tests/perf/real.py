@@ -1,0 +1,210 @@
+"""``bench real``: the enricher vs the Go exporter on real libvirtd + N idle guests."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import logging
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import libvirt
+
+from tests.e2e.harness import libvirtd
+from tests.perf import (
+    goexporter,
+    groups,
+    hostinfo,
+    privatelibvirt,
+    profile,
+    scrape,
+    summary,
+    targets,
+    vms,
+    windows,
+)
+from tests.perf.windows import (
+    ENRICHER,
+    GO,
+    IDLE,
+    Window,
+    WindowConfig,
+    exporter_window,
+    idle_window,
+)
+
+LOG = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--vms", type=int, default=40, help="guests to boot (default 40)")
+    parser.add_argument("--window", type=float, default=60.0,
+                        help="seconds per measurement window (default 60)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of alternating windows (default 3; 0: one idle "
+                             "window, then only the per-group costs)")
+    parser.add_argument("--scrapers", default="1,2",
+                        help="comma-separated scraper counts to run (default 1,2)")
+    parser.add_argument("--interval", type=float, default=15.0,
+                        help="the enricher's [DEFAULT] interval (default 15; 0 = at scrape)")
+    parser.add_argument("--scrape-interval", type=float, default=15.0,
+                        help="seconds between scrapes of one scraper (default 15)")
+    parser.add_argument("--stats-groups", default=None,
+                        help="the enricher's [libvirt] stats_groups (default: its default)")
+    parser.add_argument("--no-go-nova-metadata", action="store_true",
+                        help="run the Go exporter without --libvirt.export-nova-metadata")
+    parser.add_argument("--group-calls", type=int, default=5,
+                        help="bulk calls per stats group and pass; 0 skips (default 5)")
+    parser.add_argument("--group-reps", type=int, default=3,
+                        help="interleaved passes over the stats groups (default 3)")
+    parser.add_argument("--profile-seconds", type=float, default=0.0,
+                        help="py-spy the enricher this long after the rounds (default 0: off)")
+    parser.add_argument("--profile-interval", type=float, default=2.0,
+                        help="interval and scrape interval while profiling (default 2)")
+    parser.add_argument("--settle", type=float, default=1.0,
+                        help="seconds between an exporter's warm-up scrape and its window")
+    parser.add_argument("--idle-per-vm", type=float, default=0.03,
+                        help="mean cores per guest below which guests count as idle")
+    parser.add_argument("--libvirtd", choices=("private", "shared"), default="private",
+                        help="private: our own libvirtd in a mount namespace, untouched "
+                             "by other test runs (default); shared: reuse --uri")
+    parser.add_argument("--uri", default=libvirtd.URI, help="libvirt URI with --libvirtd shared")
+    parser.add_argument("--json", type=Path, help="write every window and summary here")
+
+
+@dataclasses.dataclass
+class Plan:
+    """The windows of one round, in order; odd rounds run them reversed."""
+
+    scrapers: tuple[int, ...]
+
+    def round(self, index: int) -> list[tuple[str, int]]:
+        order = [(IDLE, 0)] + [(c, s) for s in self.scrapers for c in (ENRICHER, GO)]
+        return order if index % 2 == 0 else order[::-1]
+
+
+def _foreign(conn: libvirt.virConnect, ours: set[str]) -> int:
+    active = conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
+    return sum(1 for d in active if d.UUIDString() not in ours)
+
+
+def run_rounds(args: argparse.Namespace, bench: vms.BenchVMs, config: WindowConfig,
+               conn: libvirt.virConnect) -> list[Window]:
+    plan = Plan(tuple(int(s) for s in args.scrapers.split(",")))
+    ours = {s.uuid for s in bench.specs}
+    done = []
+    for index in range(args.rounds):
+        for condition, scrapers in plan.round(index):
+            LOG.info("round %d: %s x%d", index + 1, condition, scrapers)
+            if condition == IDLE:
+                window = idle_window(index, config, bench.qemu_pids)
+                window.foreign_domains = _foreign(conn, ours)
+            else:
+                window = exporter_window(index, condition, scrapers, config, bench.qemu_pids,
+                                         lambda: _foreign(conn, ours))
+            done.append(window)
+            print(f"# round {index + 1} {condition} x{scrapers}: "
+                  + " ".join(f"{k}={v:.2f}s" for k, v in window.cpu.items())
+                  + f" in {window.seconds:.1f}s", flush=True)
+    return done
+
+
+def run_profile(args: argparse.Namespace, config: WindowConfig) -> str:
+    """py-spy the enricher while it collects and is scraped every profile_interval."""
+    out = config.workdir / "enricher.pyspy.raw"
+    with targets.enricher(config.workdir, config.uri, args.profile_interval,
+                          config.stats_groups) as target:
+        scrape.scrape(target.url)
+        spy = profile.start(target.pid, args.profile_seconds, out)
+        scrape.run_schedule(target.url, args.profile_seconds, args.profile_interval, 1)
+        _, err = spy.communicate(timeout=args.profile_seconds + 60)
+    if spy.returncode != 0 or not out.exists():
+        return f"py-spy failed: {err.decode(errors='replace')[-500:]}"
+    prof = profile.summarize(out.read_text().splitlines())
+    return profile.table(prof, args.profile_seconds, 250,
+                         title=f"enricher py-spy, interval {args.profile_interval:g}s")
+
+
+def _libvirt(args: argparse.Namespace, stack: contextlib.ExitStack
+             ) -> tuple[str, str, Callable[[], Iterable[int]], Path]:
+    """(uri, domain type, daemon pids, QEMU pid dir) of a private or the shared libvirtd."""
+    if args.libvirtd == "private":
+        daemon = stack.enter_context(privatelibvirt.running())
+        return daemon.uri, daemon.domain_type, daemon.daemon_pids, daemon.qemu_pid_dir
+    host = libvirtd.start_libvirt(args.uri)
+    stack.callback(libvirtd.stop_libvirt, host)
+    return host.uri, host.domain_type, windows.daemon_pids, vms.QEMU_PID_DIR
+
+
+def _print_tables(args: argparse.Namespace, result: list[Window]) -> list[summary.Row]:
+    rows = summary.rows(result, args.vms)
+    title = (f"medians over {args.rounds} rounds, {args.vms} guests, window "
+             f"{args.window:g}s, scrape every {args.scrape_interval:g}s, enricher "
+             f"interval {args.interval:g}s; CPU-seconds per minute net of idle")
+    print()
+    print(summary.baseline_table(result, args.vms, "idle baseline"))
+    print()
+    print(summary.cpu_table(rows, title))
+    print()
+    print(summary.ratio_table(rows, "ratios enricher/go (whole-host CPU per minute)"))
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    goexporter.ensure_installed()
+    libvirtd.silence_error_handler()
+    workdir = Path(tempfile.mkdtemp(prefix="enr-bench-work-"))
+    try:
+        with contextlib.ExitStack() as stack:
+            uri, domain_type, daemons, pid_dir = _libvirt(args, stack)
+            conn = libvirtd.wait_for_connection(uri, 60)
+            stack.callback(conn.close)
+            if args.libvirtd == "shared":
+                vms.remove_leftovers(conn)
+            bench = vms.BenchVMs(conn, domain_type, pid_dir)
+            stack.callback(bench.cleanup)
+            targets.frozen_source(workdir)  # the code every window runs, from now on
+            print(hostinfo.header(conn, domain_type, "real", vars(args)), flush=True)
+            bench.boot(args.vms)
+            rate = bench.wait_idle(args.idle_per_vm)
+            print(f"# {args.vms} guests idle at {rate * 100:.2f}% of a core each", flush=True)
+            groups_arg = tuple(args.stats_groups.split(",")) if args.stats_groups else None
+            config = WindowConfig(uri, args.window, args.scrape_interval, args.interval,
+                                  workdir, groups_arg, not args.no_go_nova_metadata,
+                                  args.settle, daemons)
+            started = time.monotonic()
+            rows: list[summary.Row] = []
+            if args.rounds > 0:
+                result = run_rounds(args, bench, config, conn)
+                rows = _print_tables(args, result)
+                print(f"# rounds took {time.monotonic() - started:.0f}s", flush=True)
+            else:  # only the per-group costs: they need an idle baseline
+                result = [idle_window(0, config, bench.qemu_pids)]
+            costs = []
+            if args.group_calls > 0:
+                costs = groups.measure(conn, bench.virdomains(), daemons, bench.qemu_pids,
+                                       summary.baseline(result), args.group_calls,
+                                       args.group_reps)
+                print()
+                print(groups.table(costs, args.vms,
+                                   "bulk stats call per group, medians per call, net of idle"))
+            if args.profile_seconds > 0:
+                print()
+                print(run_profile(args, config), flush=True)
+            if args.json:
+                args.json.write_text(json.dumps({
+                    "args": {k: str(v) for k, v in vars(args).items()},
+                    "windows": [dataclasses.asdict(w) for w in result],
+                    "rows": [dataclasses.asdict(r) for r in rows],
+                    "groups": [dataclasses.asdict(c) for c in costs]}, indent=1))
+    except BaseException:
+        print(f"# exporter configs and logs kept in {workdir}", file=sys.stderr)
+        raise
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
