@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
 
+from enricher.events.worker import QueueWorker
 from enricher.health import ErrorCounts
 from enricher.libvirt.connection import is_disconnection, is_domain_gone, libvirt
 from enricher.libvirt.events import ConnectionClosed, DomainEvent
@@ -49,8 +49,8 @@ class Dispatcher:
         self._clock = clock
         self._lock = threading.Lock()
         self._held: dict[str, tuple[float, DomainEvent]] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = QueueWorker("event-dispatch", events, self._run)
+        self._stop = self._worker.stopping
         self.dispatched = 0
         self.reboots = 0  # stops dropped because the domain started again in time
 
@@ -78,20 +78,11 @@ class Dispatcher:
         return handled
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="event-dispatch",
-                                            daemon=True)
-            self._thread.start()
+        self._worker.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the thread, then dispatch what is left, held stops included."""
-        self._stop.set()
-        if self._thread is not None:
-            with contextlib.suppress(queue.Full):
-                self._events.put_nowait(None)  # wake the thread now
-            self._thread.join(timeout)
-            self._thread = None
+        self._worker.stop(timeout)
         self.dispatch_pending(flush=True)
 
     def _wait(self) -> float:

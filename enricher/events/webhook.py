@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import logging
@@ -12,6 +11,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Collection
 from typing import Any
+
+from enricher.events.worker import QueueWorker
 
 LOG = logging.getLogger(__name__)
 
@@ -47,8 +48,8 @@ class WebhookSink:
         self._events = frozenset(events)
         self._post = post
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=queue_size)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = QueueWorker("event-webhook", self._queue, self._run)
+        self._stop = self._worker.stopping
         self._lock = threading.Lock()
         self._failing = False
         self.sent = 0
@@ -75,18 +76,10 @@ class WebhookSink:
                 self._failing = True
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="event-webhook",
-                                            daemon=True)
-            self._thread.start()
+        self._worker.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            with contextlib.suppress(queue.Full):
-                self._queue.put_nowait(None)  # wake the thread now
-            self._thread.join(timeout)
-            self._thread = None
+        self._worker.stop(timeout)
         left = self._queue.qsize()
         if left:
             LOG.info("%d events were not posted to the webhook before stopping", left)

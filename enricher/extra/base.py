@@ -74,8 +74,11 @@ class Selector:
         return bool(sample.active)
 
     def call(self, dom: Any, sample: Any) -> list[Point]:
-        """Points from one per-domain libvirt call; runs in a pool worker."""
-        raise NotImplementedError
+        """Points from one per-domain libvirt call; runs in a pool worker.
+
+        Only selectors with ``calls = True`` are asked, and they must override it.
+        """
+        raise NotImplementedError("selector %r sets calls but has no call()" % self.name)
 
 
 def number(value: Any) -> float | None:
