@@ -33,6 +33,7 @@ class Snapshot:
     sequence: int = 0
     extra: ExtraResult | None = None  # None when [DEFAULT] extra_stats is empty
     interval: float = 0.0  # the sampler's interval; 0 means collected at scrape time
+    cpu_from_cgroup: int = 0  # running domains whose CPU time came from their cgroup
 
     def tenancy_of(self, uuid: str) -> model.Tenancy:
         return self.tenancy.get(uuid, model.NO_TENANCY)
@@ -127,7 +128,7 @@ class Sampler:
                      if self._extra is not None else None)
             snap = Snapshot(samples, MappingProxyType(tenancy), True, self._clock(),
                             time.monotonic() - started, skipped, self._sequence,
-                            extra, self.interval)
+                            extra, self.interval, collection.cpu_from_cgroup)
         self._snapshot = snap
         return snap
 

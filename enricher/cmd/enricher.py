@@ -7,7 +7,9 @@ import signal
 import socket
 import sys
 import threading
+import urllib.parse
 from collections.abc import Sequence
+from pathlib import Path
 
 from oslo_config import cfg
 
@@ -19,6 +21,7 @@ from enricher.extra import catalog as extra_catalog
 from enricher.extra.runner import ExtraRunner
 from enricher.health import ErrorCounts
 from enricher.libvirt import events as libvirt_events
+from enricher.libvirt.cgroup import CgroupCpuTime
 from enricher.libvirt.connection import Connection
 from enricher.libvirt.stats import StatsReader
 from enricher.sampler import Sampler
@@ -45,6 +48,18 @@ def nova_fallback(conf: cfg.ConfigOpts, errors: ErrorCounts) -> NovaFallback | N
                         backoff=Backoff(1.0, float(conf.nova.backoff_max)))
 
 
+def cgroup_cpu(conf: cfg.ConfigOpts) -> CgroupCpuTime | None:
+    """The cgroup CPU time reader, for a local QEMU connection when enabled."""
+    if not conf.libvirt.cpu_time_from_cgroup:
+        return None
+    uri = urllib.parse.urlsplit(conf.libvirt.connection_uri)
+    if uri.scheme not in ("qemu", "qemu+unix") or uri.netloc:
+        LOG.info("CPU time comes from libvirt's cpu stats group: %s is not a local "
+                 "QEMU connection", conf.libvirt.connection_uri)
+        return None
+    return CgroupCpuTime(Path(conf.libvirt.qemu_pid_dir))
+
+
 class Service:
     """The running enricher: sampler, tenancy cache and HTTP endpoint."""
 
@@ -63,7 +78,8 @@ class Service:
         self.nova = nova_fallback(conf, self.errors)
         self.resolver.fallback = self.nova
         reader = StatsReader(groups, slow_groups=conf.libvirt.slow_stats_groups,
-                             slow_every=conf.libvirt.slow_stats_every)
+                             slow_every=conf.libvirt.slow_stats_every,
+                             cgroup_cpu=cgroup_cpu(conf))
         self.sampler = Sampler(self.connection, reader, self.resolver,
                                self.errors, interval=conf.interval, extra=self.extra)
         self.events = (EventMonitor(conf, self.connection, self.resolver, self.errors,

@@ -54,6 +54,28 @@ OPTS = [
                     "asks for them on every collection.\n\n"
                     "Related options:\n\n"
                     "* slow_stats_groups"),
+    cfg.BoolOpt("cpu_time_from_cgroup",
+                default=True,
+                help="Read running domains' total, user and system CPU time "
+                     "from their cgroups (the files libvirt itself reads) on "
+                     "every collection, and ask libvirt's cpu stats group "
+                     "only with the slow groups. Since libvirt 9.0 that group "
+                     "also asks every QEMU for halt-polling statistics, a QMP "
+                     "round trip per VM. Needs a local qemu:// connection and "
+                     "read access to qemu_pid_dir, /proc and /sys/fs/cgroup; "
+                     "a domain whose cgroup cannot be read gets the cpu group "
+                     "from libvirt every time instead (logged once).\n\n"
+                     "Related options:\n\n"
+                     "* qemu_pid_dir\n"
+                     "* slow_stats_every"),
+    cfg.StrOpt("qemu_pid_dir",
+               default="/run/libvirt/qemu",
+               help="Directory of libvirt's QEMU pid files (<domain name>.pid), "
+                    "used to find each domain's cgroup. In a container, mount "
+                    "it from the host; each pid is checked against the "
+                    "domain's UUID on the QEMU command line.\n\n"
+                    "Related options:\n\n"
+                    "* cpu_time_from_cgroup"),
     cfg.IntOpt("metadata_cache_ttl",
                default=0,
                min=0,

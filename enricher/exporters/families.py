@@ -187,6 +187,10 @@ SELF = (
     ("enricher_domains_skipped", GAUGE,
      "Domains left out of the last collection because they vanished or their stats "
      "or metadata could not be read."),
+    ("enricher_domains_cpu_time_from_cgroup", GAUGE,
+     "Running domains in the last collection whose CPU time was read from their "
+     "cgroup ([libvirt] cpu_time_from_cgroup); the others' came from libvirt's cpu "
+     "stats group."),
     ("enricher_errors_total", COUNTER, "Errors by source and kind."),
     ("enricher_event_queue_length", GAUGE,
      "Domain events received from libvirt and not yet dispatched."),

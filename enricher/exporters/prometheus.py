@@ -170,6 +170,7 @@ class SelfCollector(Collector):
             "enricher_tenancy_unresolved_domains": sum(
                 1 for s in snap.samples if snap.tenancy_of(s.uuid).project_id is None),
             "enricher_domains_skipped": snap.skipped,
+            "enricher_domains_cpu_time_from_cgroup": snap.cpu_from_cgroup,
         }
         for name, _type, doc in fam.SELF:
             if name in values:

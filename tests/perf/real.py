@@ -57,6 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds between scrapes of one scraper (default 15)")
     parser.add_argument("--stats-groups", default=None,
                         help="the enricher's [libvirt] stats_groups (default: its default)")
+    parser.add_argument("--no-cgroup-cpu", action="store_true",
+                        help="run the enricher with [libvirt] cpu_time_from_cgroup = false")
     parser.add_argument("--no-go-nova-metadata", action="store_true",
                         help="run the Go exporter without --libvirt.export-nova-metadata")
     parser.add_argument("--group-calls", type=int, default=5,
@@ -177,7 +179,9 @@ def run(args: argparse.Namespace) -> int:
             groups_arg = tuple(args.stats_groups.split(",")) if args.stats_groups else None
             config = WindowConfig(uri, args.window, args.scrape_interval, args.interval,
                                   workdir, groups_arg, not args.no_go_nova_metadata,
-                                  args.settle, daemons)
+                                  args.settle, daemons,
+                                  f"[libvirt]\nqemu_pid_dir = {pid_dir}\n"
+                                  f"cpu_time_from_cgroup = {not args.no_cgroup_cpu}\n")
             started = time.monotonic()
             rows: list[summary.Row] = []
             if args.rounds > 0:

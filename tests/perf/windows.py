@@ -37,6 +37,7 @@ class WindowConfig:
     go_nova_metadata: bool = True
     settle: float = 1.0
     daemons: Callable[[], Iterable[int]] = daemon_pids
+    enricher_extra: str = ""  # appended to the enricher's config file
 
 
 @dataclasses.dataclass
@@ -65,7 +66,7 @@ class Window:
 def launch(condition: str, config: WindowConfig) -> Iterator[targets.Target]:
     if condition == ENRICHER:
         with targets.enricher(config.workdir, config.uri, config.interval,
-                              config.stats_groups) as target:
+                              config.stats_groups, config.enricher_extra) as target:
             yield target
     else:
         with goexporter.go_exporter(config.workdir, config.uri,

@@ -92,3 +92,94 @@ def test_carried_values_dropped_when_the_domain_restarts() -> None:
     reader.collect(conn)
     conn.dom.ID = lambda: 8  # started again: a new libvirt id
     assert "balloon.current" not in reader.collect(conn).samples[0].scalars
+
+
+class _CgroupConn(_Conn):
+    """Also answers domainListGetStats, and records which domains it was asked about."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.listed: list[tuple[list[str], int]] = []
+
+    def getAllDomainStats(self, flags: int, _call_flags: int):  # noqa: N802
+        import libvirt
+
+        records = super().getAllDomainStats(flags, _call_flags)
+        if flags & libvirt.VIR_DOMAIN_STATS_CPU_TOTAL:
+            records[0][1]["cpu.haltpoll.success.time"] = self.cpu
+        else:
+            del records[0][1]["cpu.time"]
+        return records
+
+    def domainListGetStats(self, doms, flags: int, _call_flags: int):  # noqa: N802
+        self.listed.append(([d.UUIDString() for d in doms], flags))
+        return [(d, {"cpu.time": 10**9 + self.cpu}) for d in doms]
+
+
+def _cgroup_host(tmp_path, dom: _Dom, usage_usec: int):
+    from enricher.libvirt.cgroup import CgroupCpuTime, CgroupMounts
+
+    (tmp_path / "proc" / "77").mkdir(parents=True)
+    cmdline = b"qemu\0-uuid\0" + dom.UUIDString().encode()
+    (tmp_path / "proc" / "77" / "cmdline").write_bytes(cmdline)
+    (tmp_path / "proc" / "77" / "cgroup").write_text("0::/machine/g/emulator\n")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / f"{dom.name()}.pid").write_text("77\n")
+    (tmp_path / "cg" / "machine" / "g").mkdir(parents=True)
+    stat = tmp_path / "cg" / "machine" / "g" / "cpu.stat"
+    stat.write_text(f"usage_usec {usage_usec}\nuser_usec 1\nsystem_usec 2\n")
+    reader = CgroupCpuTime(tmp_path / "run", tmp_path / "proc",
+                           CgroupMounts(unified=(tmp_path / "cg", "/")))
+    return reader, stat
+
+
+def test_cgroup_cpu_time_every_collection_cpu_group_only_with_the_slow_ones(tmp_path) -> None:
+    import libvirt
+
+    from enricher.libvirt.stats import StatsReader
+
+    conn = _CgroupConn()
+    cgroup, stat = _cgroup_host(tmp_path, conn.dom, 5)
+    reader = StatsReader(["state", "cpu", "balloon"], slow_groups=["balloon"], slow_every=3,
+                         cgroup_cpu=cgroup)
+    seen = []
+    for usec in (5, 6, 7, 8):
+        stat.write_text(f"usage_usec {usec}\nuser_usec 1\nsystem_usec 2\n")
+        collection = reader.collect(conn)
+        seen.append(collection.samples[0].scalars)
+        assert collection.cpu_from_cgroup == 1
+    cpu = libvirt.VIR_DOMAIN_STATS_CPU_TOTAL
+    assert [bool(f & cpu) for f in conn.asked] == [True, False, False, True]
+    assert [s["cpu.time"] for s in seen] == [5000, 6000, 7000, 8000]  # the cgroup's, fresh
+    assert [s["cpu.user"] for s in seen] == [1000] * 4
+    # libvirt's other cpu figures come with the slow groups and are carried between.
+    assert [s["cpu.haltpoll.success.time"] for s in seen] == [1, 1, 1, 4]
+    assert conn.listed == []
+
+
+def test_domains_without_a_readable_cgroup_get_the_cpu_group_each_time(tmp_path) -> None:
+    import libvirt
+
+    from enricher.libvirt.stats import StatsReader
+
+    conn = _CgroupConn()
+    cgroup, stat = _cgroup_host(tmp_path, conn.dom, 5)
+    stat.unlink()
+    reader = StatsReader(["state", "cpu", "balloon"], slow_groups=["balloon"], slow_every=3,
+                         cgroup_cpu=cgroup)
+    times = [reader.collect(conn) for _ in range(3)]
+    assert [c.cpu_from_cgroup for c in times] == [0, 0, 0]
+    # Slow round: libvirt's bulk value; fast rounds: a second call for just this domain.
+    assert [c.samples[0].scalars["cpu.time"] for c in times] == [1, 10**9 + 2, 10**9 + 3]
+    assert conn.listed == [(["u-1"], libvirt.VIR_DOMAIN_STATS_CPU_TOTAL)] * 2
+
+
+def test_cgroup_reader_leaves_shut_off_domains_alone(tmp_path) -> None:
+    from enricher.libvirt.stats import StatsReader
+
+    conn = _CgroupConn()
+    cgroup, _ = _cgroup_host(tmp_path, conn.dom, 5)
+    conn.dom.ID = lambda: -1
+    reader = StatsReader(["state", "cpu"], slow_every=2, cgroup_cpu=cgroup)
+    assert [reader.collect(conn).cpu_from_cgroup for _ in range(2)] == [0, 0]
+    assert conn.listed == []

@@ -1,0 +1,203 @@
+"""Domain CPU time read from the domain's cgroup, where libvirt itself reads it.
+
+libvirt's ``cpu`` stats group reports ``cpu.time``, ``cpu.user`` and
+``cpu.system`` from the cgroup it made for the domain (the parent of the
+``emulator`` and ``vcpuN`` groups), but since libvirt 9.0 the same group also
+asks every QEMU for halt-polling statistics over QMP, a round trip into each
+VM per collection. Reading the cgroup files here gives the same three values
+at no cost to libvirtd or QEMU, so the ``cpu`` group itself can be asked for
+less often.
+
+The QEMU process is found from libvirt's pid file and checked against the
+domain UUID on its command line (a reused pid is never trusted). Only the
+cgroup hierarchies libvirt uses are read: v1 ``cpuacct`` where the process
+sits in a libvirt ``emulator`` group there, else the v2 (unified) hierarchy.
+Anything else (no pid file, no cgroups, a remote libvirtd) means "not
+readable here" and the caller asks libvirt instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from pathlib import Path
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_PID_DIR = Path("/run/libvirt/qemu")
+EMULATOR = "emulator"
+NS_PER_USEC = 1000
+NS_PER_TICK = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+
+CpuTimes = dict[str, int]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CgroupMounts:
+    """Where the cgroup v2 hierarchy and the v1 cpuacct controller are mounted."""
+
+    unified: tuple[Path, str] | None = None  # (mount point, root within the hierarchy)
+    cpuacct: tuple[Path, str] | None = None
+
+    @classmethod
+    def parse(cls, mountinfo: str) -> CgroupMounts:
+        """From the text of /proc/self/mountinfo."""
+        unified = cpuacct = None
+        for line in mountinfo.splitlines():
+            fields = line.split()
+            if "-" not in fields:
+                continue
+            sep = fields.index("-")
+            if len(fields) < sep + 4 or sep < 5:
+                continue
+            root, point = _unescape(fields[3]), Path(_unescape(fields[4]))
+            fstype, options = fields[sep + 1], fields[sep + 3].split(",")
+            if fstype == "cgroup2" and unified is None:
+                unified = (point, root)
+            elif fstype == "cgroup" and "cpuacct" in options and cpuacct is None:
+                cpuacct = (point, root)
+        return cls(unified, cpuacct)
+
+
+def _unescape(field: str) -> str:
+    """mountinfo escapes space, tab, newline and backslash as octal."""
+    for code in ("\\040", "\\011", "\\012", "\\134"):
+        field = field.replace(code, chr(int(code[1:], 8)))
+    return field
+
+
+def _under(mount: tuple[Path, str], path: str) -> Path | None:
+    """The directory of cgroup ``path`` (as /proc/<pid>/cgroup names it) under ``mount``."""
+    point, root = mount
+    if root != "/":
+        if path != root and not path.startswith(root.rstrip("/") + "/"):
+            return None
+        path = path[len(root.rstrip("/")):]
+    return point / path.lstrip("/")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CpuFiles:
+    """The files that hold one domain's CPU time."""
+
+    version: int  # 1 (cpuacct.usage + cpuacct.stat) or 2 (cpu.stat)
+    directory: Path
+
+    def read(self) -> CpuTimes:
+        """``cpu.time``, ``cpu.user`` and ``cpu.system`` in nanoseconds, as libvirt names them."""
+        if self.version == 2:
+            fields = _pairs((self.directory / "cpu.stat").read_text())
+            return {"cpu.time": fields["usage_usec"] * NS_PER_USEC,
+                    "cpu.user": fields["user_usec"] * NS_PER_USEC,
+                    "cpu.system": fields["system_usec"] * NS_PER_USEC}
+        usage = int((self.directory / "cpuacct.usage").read_text())
+        fields = _pairs((self.directory / "cpuacct.stat").read_text())
+        return {"cpu.time": usage,
+                "cpu.user": fields["user"] * NS_PER_TICK,
+                "cpu.system": fields["system"] * NS_PER_TICK}
+
+
+def _pairs(text: str) -> dict[str, int]:
+    out = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if value.strip().isdigit():
+            out[key] = int(value)
+    return out
+
+
+def locate(cgroup_text: str, mounts: CgroupMounts) -> CpuFiles | None:
+    """The domain's CPU files from the QEMU process's /proc/<pid>/cgroup text.
+
+    libvirt puts QEMU's main thread in ``<domain group>/emulator``; the domain
+    group (what libvirt reads) is its parent. v1 cpuacct wins when QEMU sits
+    in a libvirt group there, as it does in libvirt.
+    """
+    v1 = v2 = None
+    for line in cgroup_text.splitlines():
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if not path.endswith("/" + EMULATOR):
+            continue
+        parent = path[: -len(EMULATOR) - 1] or "/"
+        if hierarchy == "0" and controllers == "":
+            v2 = parent
+        elif "cpuacct" in controllers.split(","):
+            v1 = parent
+    if v1 is not None and mounts.cpuacct is not None:
+        directory = _under(mounts.cpuacct, v1)
+        if directory is not None and (directory / "cpuacct.usage").exists():
+            return CpuFiles(1, directory)
+    if v2 is not None and mounts.unified is not None:
+        directory = _under(mounts.unified, v2)
+        if directory is not None and (directory / "cpu.stat").exists():
+            return CpuFiles(2, directory)
+    return None
+
+
+class CgroupCpuTime:
+    """Per-domain CPU time from cgroups, located once per domain start.
+
+    ``read()`` returns None for a domain whose cgroup cannot be found or
+    read; the reason is logged once per domain start.
+    """
+
+    def __init__(self, pid_dir: Path = DEFAULT_PID_DIR, proc: Path = Path("/proc"),
+                 mounts: CgroupMounts | None = None) -> None:
+        self._pid_dir = Path(pid_dir)
+        self._proc = Path(proc)
+        if mounts is None:
+            try:
+                mounts = CgroupMounts.parse((self._proc / "self" / "mountinfo").read_text())
+            except OSError:
+                mounts = CgroupMounts()
+        self._mounts = mounts
+        # uuid -> (libvirt id, files or None when not readable for this start)
+        self._located: dict[str, tuple[int, CpuFiles | None]] = {}
+
+    @property
+    def mounts(self) -> CgroupMounts:
+        return self._mounts
+
+    def read(self, uuid: str, name: str, dom_id: int) -> CpuTimes | None:
+        """The running domain's CPU times, or None to ask libvirt instead."""
+        known = self._located.get(uuid)
+        if known is None or known[0] != dom_id:
+            files, why = self._locate(uuid, name)
+            if files is None:
+                LOG.info("CPU time of domain %s comes from libvirt's cpu stats group: %s",
+                         name, why)
+            known = (dom_id, files)
+            self._located[uuid] = known
+        files = known[1]
+        if files is None:
+            return None
+        try:
+            return files.read()
+        except (OSError, KeyError, ValueError) as exc:
+            # Stopped since (its cgroup is gone), or an unexpected file.
+            LOG.info("CPU time of domain %s comes from libvirt's cpu stats group: "
+                     "cannot read %s: %s", name, files.directory, exc)
+            self._located[uuid] = (dom_id, None)
+            return None
+
+    def forget(self, keep: set[str]) -> None:
+        """Drop what was located for domains not in ``keep``."""
+        for uuid in [u for u in self._located if u not in keep]:
+            del self._located[uuid]
+
+    def _locate(self, uuid: str, name: str) -> tuple[CpuFiles | None, str]:
+        pid_file = self._pid_dir / f"{name}.pid"
+        try:
+            pid = int(pid_file.read_text().strip())
+            cmdline = (self._proc / str(pid) / "cmdline").read_bytes()
+            cgroups = (self._proc / str(pid) / "cgroup").read_text()
+        except (OSError, ValueError) as exc:
+            return None, f"cannot read its QEMU pid or process ({exc})"
+        if uuid.encode() not in cmdline.split(b"\0"):
+            return None, f"process {pid} from {pid_file} is not this domain's QEMU"
+        files = locate(cgroups, self._mounts)
+        if files is None:
+            return None, f"QEMU process {pid} is not in a libvirt cgroup that can be read here"
+        return files, ""

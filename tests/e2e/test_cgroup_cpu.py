@@ -1,0 +1,77 @@
+"""CPU time read from real guests' cgroups agrees with libvirt's and never goes back.
+
+The enricher runs with its defaults for ``[libvirt] cpu_time_from_cgroup``
+(on) against the real libvirtd, collecting every second with the cpu group
+asked only every third collection. Between two reads of libvirt's own
+``cpu.time`` for a guest, the exported CPU time must lie between them: a
+wrong cgroup (another guest's, the wrong hierarchy, the wrong unit) would not.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import libvirt
+import pytest
+
+from tests.e2e import harness_extra as hx
+from tests.e2e.harness import procs
+from tests.e2e.harness.domains import E2EDomain
+from tests.e2e.harness.enricher_proc import EnricherProcess
+from tests.e2e.harness_extra import Samples, parse
+
+CPU = "libvirt_domain_cpu_time_seconds_total"
+FROM_CGROUP = "enricher_domains_cpu_time_from_cgroup"
+
+
+@pytest.fixture(scope="module")
+def enricher(libvirt_host: Any, e2e_domains: dict[str, E2EDomain],
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnricherProcess]:
+    config = {
+        "DEFAULT": {"interval": 1},
+        "libvirt": {"connection_uri": libvirt_host.uri, "slow_stats_every": 3},
+        "events": {"enabled": "false"},
+    }
+    workdir = tmp_path_factory.mktemp("cgroup-cpu-" + secrets.token_hex(2))
+    with hx.launch_enricher(workdir, procs.free_port(), config) as proc:
+        yield proc
+
+
+def _cpu(samples: Samples, uuid: str) -> float | None:
+    values = [s.value for s in samples.get(CPU, []) if s.labels.get("uuid") == uuid]
+    return values[0] if len(values) == 1 else None
+
+
+def _libvirt_cpu_seconds(conn: libvirt.virConnect, dom: libvirt.virDomain) -> float:
+    records = conn.domainListGetStats([dom], libvirt.VIR_DOMAIN_STATS_CPU_TOTAL, 0)
+    return records[0][1]["cpu.time"] / 1e9
+
+
+def test_cgroup_cpu_time_lies_between_two_libvirt_reads(
+        enricher: EnricherProcess, e2e_domains: dict[str, E2EDomain],
+        libvirt_conn: libvirt.virConnect) -> None:
+    guests = list(e2e_domains.values())
+    doms = {g.uuid: libvirt_conn.lookupByUUIDString(g.uuid) for g in guests}
+    procs.wait_until(lambda: all(_cpu(parse(enricher.scrape()), g.uuid) for g in guests),
+                     60, what="CPU time of both guests", details=enricher.log_tail)
+    exported: dict[str, list[float]] = {g.uuid: [] for g in guests}
+    for _ in range(7):  # more than two slow rounds
+        before = {u: _libvirt_cpu_seconds(libvirt_conn, d) for u, d in doms.items()}
+        time.sleep(1.5)  # at least one collection starts after ``before``
+        samples = parse(enricher.scrape())
+        after = {u: _libvirt_cpu_seconds(libvirt_conn, d) for u, d in doms.items()}
+        assert samples[FROM_CGROUP][0].value >= len(guests), enricher.log_tail()
+        for uuid in doms:
+            value = _cpu(samples, uuid)
+            assert value is not None
+            assert before[uuid] - 1e-6 <= value <= after[uuid] + 1e-6, (before, value, after)
+            exported[uuid].append(value)
+    for uuid, values in exported.items():
+        assert values == sorted(values), f"CPU time of {uuid} went back: {values}"
+        assert values[-1] > values[0]
+    log = enricher.log_path.read_text()
+    for guest in guests:
+        assert f"CPU time of domain {guest.name} comes from libvirt" not in log
