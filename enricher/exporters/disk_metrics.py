@@ -10,7 +10,7 @@ from prometheus_client.registry import Collector
 from enricher.exporters import families as fam
 from enricher.libvirt.disk_counters import DiskCounters
 
-NAME = "enricher_disk_counter_refreshes"
+NAME = "enricher_disk_stats_refreshes"
 HELP = next(doc for name, _t, doc in fam.SELF if name == NAME + "_total")
 PATHS = ("per_domain", "bulk", "failed", "late")
 

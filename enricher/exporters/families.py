@@ -191,7 +191,7 @@ SELF = (
      "Running domains in the last collection whose CPU time was read from their "
      "cgroup ([libvirt] cpu_time_from_cgroup); the others' came from libvirt's cpu "
      "stats group."),
-    ("enricher_disk_counter_refreshes_total", COUNTER,
+    ("enricher_disk_stats_refreshes_total", COUNTER,
      "Running domains whose disk I/O counters were refreshed between slow "
      "collections ([libvirt] disk_counters_per_domain), by path: per_domain (one "
      "virDomainBlockStatsFlags call), bulk (the block group for that domain), "

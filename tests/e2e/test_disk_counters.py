@@ -27,7 +27,7 @@ from tests.e2e.harness_extra import Samples, parse
 
 READS = "libvirt_domain_block_read_requests_total"
 CAPACITY = "libvirt_domain_block_capacity_bytes"
-REFRESHES = "enricher_disk_counter_refreshes_total"
+REFRESHES = "enricher_disk_stats_refreshes_total"
 
 
 @pytest.fixture(scope="module")
