@@ -194,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
             if args.group_calls > 0:
                 costs = groups.measure(conn, bench.virdomains(), daemons, bench.qemu_pids,
                                        summary.baseline(result), args.group_calls,
-                                       args.group_reps)
+                                       args.group_reps, pid_dir)
                 print()
                 print(groups.table(costs, args.vms,
                                    "bulk stats call per group, medians per call, net of idle"))
