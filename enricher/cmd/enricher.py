@@ -16,7 +16,6 @@ from oslo_config import cfg
 from enricher import service
 from enricher.backoff import Backoff
 from enricher.events.monitor import EventMonitor
-from enricher.exporters.disk_metrics import DiskCountersCollector
 from enricher.exporters.http import MetricsApp, MetricsServer
 from enricher.extra import catalog as extra_catalog
 from enricher.extra.runner import ExtraRunner
@@ -24,7 +23,6 @@ from enricher.health import ErrorCounts
 from enricher.libvirt import events as libvirt_events
 from enricher.libvirt.cgroup import CgroupCpuTime
 from enricher.libvirt.connection import Connection
-from enricher.libvirt.disk_counters import DiskCounters
 from enricher.libvirt.stats import StatsReader
 from enricher.sampler import Sampler
 from enricher.tenancy.fallback import NovaFallback
@@ -79,10 +77,9 @@ class Service:
         self.resolver = Resolver(self.errors, ttl=conf.libvirt.metadata_cache_ttl)
         self.nova = nova_fallback(conf, self.errors)
         self.resolver.fallback = self.nova
-        disks = DiskCounters() if conf.libvirt.disk_counters_per_domain else None
         reader = StatsReader(groups, slow_groups=conf.libvirt.slow_stats_groups,
                              slow_every=conf.libvirt.slow_stats_every,
-                             cgroup_cpu=cgroup_cpu(conf), disk_counters=disks)
+                             cgroup_cpu=cgroup_cpu(conf))
         self.sampler = Sampler(self.connection, reader, self.resolver,
                                self.errors, interval=conf.interval, extra=self.extra)
         self.events = (EventMonitor(conf, self.connection, self.resolver, self.errors,
@@ -93,8 +90,6 @@ class Service:
         self.connection.on_close.append(lambda _reason: self.sampler.wake())
         self.connection.on_reconnect.append(lambda _conn: self.sampler.wake())
         own = [self.events.collector] if self.events else []
-        if disks is not None:
-            own.append(DiskCountersCollector(disks))
         if self.nova is not None:
             from enricher.exporters.nova_metrics import NovaCollector
             own.append(NovaCollector(self.nova))

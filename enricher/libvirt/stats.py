@@ -11,7 +11,6 @@ from typing import Any
 
 from enricher.libvirt.cgroup import CgroupCpuTime
 from enricher.libvirt.connection import is_disconnection, libvirt
-from enricher.libvirt.disk_counters import DiskCounters
 
 LOG = logging.getLogger(__name__)
 
@@ -161,22 +160,14 @@ class StatsReader:
     ``cpu`` group joins the slow ones (for its halt-poll and cache figures);
     domains whose cgroup cannot be read get the ``cpu`` group from libvirt
     every time, in a second bulk call for just them.
-
-    With ``disk_counters``, the ``block`` group joins the slow ones too and
-    running domains' disk I/O counters are refreshed in between by the
-    cheapest path (see :mod:`enricher.libvirt.disk_counters`); capacity and
-    allocation are carried over.
     """
 
     def __init__(self, groups: Iterable[str] = DEFAULT_GROUPS, nowait: bool = True,
                  slow_groups: Iterable[str] = (), slow_every: int = 1,
-                 cgroup_cpu: CgroupCpuTime | None = None,
-                 disk_counters: DiskCounters | None = None) -> None:
+                 cgroup_cpu: CgroupCpuTime | None = None) -> None:
         self._groups = tuple(groups)
         self._cgroup = cgroup_cpu if "cpu" in self._groups else None
-        self._disks = disk_counters if "block" in self._groups else None
         slow_set = set(slow_groups) | ({"cpu"} if self._cgroup is not None else set())
-        slow_set |= {"block"} if self._disks is not None else set()
         slow = tuple(g for g in self._groups if g in slow_set and g != "state")
         self._slow_every = max(1, slow_every) if slow else 1
         self._flags = group_flags(g for g in self._groups if g not in slow)
@@ -283,18 +274,12 @@ class StatsReader:
             return {}
         return {dom.UUIDString(): raw for dom, raw in records}
 
-    def stop(self) -> None:
-        if self._disks is not None:
-            self._disks.stop()
-
     def collect(self, conn: Any) -> Collection:
         """One bulk call; records that cannot be turned into samples are counted."""
         start = time.monotonic()
         slow = self._count % self._slow_every == 0
         self._count += 1
         records = self._carry(self._records(conn, slow), slow)
-        if self._disks is not None and not slow:
-            records = self._disks.refresh(conn, records, self._call_flags)
         from_cgroup = 0
         if self._cgroup is not None:
             records, from_cgroup = self._cgroup_cpu(conn, records, slow)

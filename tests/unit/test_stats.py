@@ -184,28 +184,3 @@ def test_cgroup_reader_leaves_shut_off_domains_alone(tmp_path) -> None:
     assert [reader.collect(conn).cpu_from_cgroup for _ in range(2)] == [0, 0]
     assert conn.listed == []
 
-
-def test_block_group_only_with_the_slow_ones_when_disk_counters_refresh_between() -> None:
-    import libvirt
-
-    from enricher.libvirt.disk_counters import DiskCounters
-    from enricher.libvirt.stats import StatsReader
-
-    class Conn(_Conn):
-        def getAllDomainStats(self, flags: int, _call_flags: int):  # noqa: N802
-            records = super().getAllDomainStats(flags, _call_flags)
-            if flags & libvirt.VIR_DOMAIN_STATS_BLOCK:
-                records[0][1].update({"block.count": 1, "block.0.name": "vda",
-                                      "block.0.rd.reqs": self.cpu, "block.0.capacity": 7})
-            return records
-
-    conn = Conn()
-    conn.dom.blockStatsFlags = lambda disk, flags=0: {"rd_operations": 100 + conn.cpu}
-    disks = DiskCounters()
-    reader = StatsReader(["state", "cpu", "block"], slow_every=3, disk_counters=disks)
-    seen = [reader.collect(conn).samples[0].blocks[0].values for _ in range(4)]
-    disks.stop()
-    block = libvirt.VIR_DOMAIN_STATS_BLOCK
-    assert [bool(f & block) for f in conn.asked] == [True, False, False, True]
-    assert [v["rd.reqs"] for v in seen] == [1, 102, 103, 4]
-    assert [v["capacity"] for v in seen] == [7, 7, 7, 7]
