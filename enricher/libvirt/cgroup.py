@@ -140,7 +140,8 @@ class CgroupCpuTime:
     """Per-domain CPU time from cgroups, located once per domain start.
 
     ``read()`` returns None for a domain whose cgroup cannot be found or
-    read; the reason is logged once per domain start.
+    read. The first such domain is logged at INFO with what to check, the
+    others at DEBUG (a container without the mounts would log every domain).
     """
 
     def __init__(self, pid_dir: Path = DEFAULT_PID_DIR, proc: Path = Path("/proc"),
@@ -155,6 +156,7 @@ class CgroupCpuTime:
         self._mounts = mounts
         # uuid -> (libvirt id, files or None when not readable for this start)
         self._located: dict[str, tuple[int, CpuFiles | None]] = {}
+        self._told = False
 
     @property
     def mounts(self) -> CgroupMounts:
@@ -166,8 +168,7 @@ class CgroupCpuTime:
         if known is None or known[0] != dom_id:
             files, why = self._locate(uuid, name)
             if files is None:
-                LOG.info("CPU time of domain %s comes from libvirt's cpu stats group: %s",
-                         name, why)
+                self._fallback(name, why)
             known = (dom_id, files)
             self._located[uuid] = known
         files = known[1]
@@ -177,10 +178,21 @@ class CgroupCpuTime:
             return files.read()
         except (OSError, KeyError, ValueError) as exc:
             # Stopped since (its cgroup is gone), or an unexpected file.
-            LOG.info("CPU time of domain %s comes from libvirt's cpu stats group: "
-                     "cannot read %s: %s", name, files.directory, exc)
+            self._fallback(name, f"cannot read {files.directory}: {exc}")
             self._located[uuid] = (dom_id, None)
             return None
+
+    def _fallback(self, name: str, why: str) -> None:
+        if self._told:
+            LOG.debug("CPU time of domain %s comes from libvirt's cpu stats group: %s",
+                      name, why)
+            return
+        self._told = True
+        LOG.info("CPU time of domain %s comes from libvirt's cpu stats group: %s (check "
+                 "[libvirt] qemu_pid_dir and that /proc and /sys/fs/cgroup are the "
+                 "host's, or set cpu_time_from_cgroup = false; further domains are "
+                 "logged at DEBUG; enricher_domains_cpu_time_from_cgroup counts the "
+                 "others)", name, why)
 
     def forget(self, keep: set[str]) -> None:
         """Drop what was located for domains not in ``keep``."""

@@ -150,3 +150,18 @@ def test_forget_drops_domains_that_are_gone(host: dict[str, Path]) -> None:
     assert reader.read(UUID, "guest", 1) is not None
     reader.forget(set())
     assert reader.read(UUID, "guest", 1) is None
+
+
+def test_only_the_first_unreadable_domain_is_logged_at_info(
+        host: dict[str, Path], caplog: pytest.LogCaptureFixture) -> None:
+    reader = _reader(host)
+    with caplog.at_level("DEBUG", logger="enricher.libvirt.cgroup"):
+        for name in ("one", "two", "three"):
+            assert reader.read(UUID, name, 1) is None
+            reader.forget(set())
+    levels = [(r.levelname, r.getMessage().split(":")[0]) for r in caplog.records]
+    assert levels == [
+        ("INFO", "CPU time of domain one comes from libvirt's cpu stats group"),
+        ("DEBUG", "CPU time of domain two comes from libvirt's cpu stats group"),
+        ("DEBUG", "CPU time of domain three comes from libvirt's cpu stats group")]
+    assert "qemu_pid_dir" in caplog.records[0].getMessage()
