@@ -31,6 +31,7 @@ from tests.perf import (
 )
 from tests.perf.windows import (
     ENRICHER,
+    ENRICHER_LIBVIRT_CPU,
     GO,
     IDLE,
     Window,
@@ -57,8 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds between scrapes of one scraper (default 15)")
     parser.add_argument("--stats-groups", default=None,
                         help="the enricher's [libvirt] stats_groups (default: its default)")
-    parser.add_argument("--no-cgroup-cpu", action="store_true",
-                        help="run the enricher with [libvirt] cpu_time_from_cgroup = false")
+    parser.add_argument("--ab-cgroup-cpu", action="store_true",
+                        help="also run the enricher with [libvirt] cpu_time_from_cgroup = "
+                             "false in every round (condition enricher-libvirt-cpu)")
     parser.add_argument("--no-go-nova-metadata", action="store_true",
                         help="run the Go exporter without --libvirt.export-nova-metadata")
     parser.add_argument("--group-calls", type=int, default=5,
@@ -85,9 +87,10 @@ class Plan:
     """The windows of one round, in order; odd rounds run them reversed."""
 
     scrapers: tuple[int, ...]
+    conditions: tuple[str, ...] = (ENRICHER, GO)
 
     def round(self, index: int) -> list[tuple[str, int]]:
-        order = [(IDLE, 0)] + [(c, s) for s in self.scrapers for c in (ENRICHER, GO)]
+        order = [(IDLE, 0)] + [(c, s) for s in self.scrapers for c in self.conditions]
         return order if index % 2 == 0 else order[::-1]
 
 
@@ -98,7 +101,8 @@ def _foreign(conn: libvirt.virConnect, ours: set[str]) -> int:
 
 def run_rounds(args: argparse.Namespace, bench: vms.BenchVMs, config: WindowConfig,
                conn: libvirt.virConnect) -> list[Window]:
-    plan = Plan(tuple(int(s) for s in args.scrapers.split(",")))
+    conditions = (ENRICHER, ENRICHER_LIBVIRT_CPU, GO) if args.ab_cgroup_cpu else (ENRICHER, GO)
+    plan = Plan(tuple(int(s) for s in args.scrapers.split(",")), conditions)
     ours = {s.uuid for s in bench.specs}
     done = []
     for index in range(args.rounds):
@@ -180,8 +184,7 @@ def run(args: argparse.Namespace) -> int:
             config = WindowConfig(uri, args.window, args.scrape_interval, args.interval,
                                   workdir, groups_arg, not args.no_go_nova_metadata,
                                   args.settle, daemons,
-                                  f"[libvirt]\nqemu_pid_dir = {pid_dir}\n"
-                                  f"cpu_time_from_cgroup = {not args.no_cgroup_cpu}\n")
+                                  f"[libvirt]\nqemu_pid_dir = {pid_dir}\n")
             started = time.monotonic()
             rows: list[summary.Row] = []
             if args.rounds > 0:

@@ -64,8 +64,8 @@ def parse_tables(text: str) -> dict[str, list[dict[str, str]]]:
         rows = []
         for line in lines[i + 2:]:
             cells = line.split()
-            if len(cells) != len(headers):
-                break
+            if len(cells) != len(headers) or line.startswith("#"):
+                break  # a blank line, another table, or a "# ..." note ends it
             rows.append(dict(zip(headers, cells, strict=True)))
         out[lines[i - 1].strip()] = rows
     return out

@@ -112,20 +112,22 @@ def cpu_table(result_rows: Sequence[Row], title: str) -> str:
                      f(r.qemu, 2), f(r.qemu_main, 2), f(r.host, 2), f(r.host_main, 2),
                      f(span), f(span_main), f(r.p50_ms), f(r.p95_ms), f(r.body_kib), f(r.wire_kib),
                      f(r.series, 0), f(r.series_per_vm), f(r.domains, 0),
-                     f(r.collection_ms) if r.condition == "enricher" else "n/a",
+                     f(r.collection_ms) if r.condition.startswith("enricher") else "n/a",
                      f(r.foreign, 0)])
     return report.table(HEADERS, body, title)
 
 
-def ratios(result_rows: Sequence[Row]) -> list[tuple[int, float | None, float | None]]:
-    """(scrapers, enricher/Go whole-host, enricher/Go without vCPU threads)."""
+def ratios(result_rows: Sequence[Row]
+           ) -> list[tuple[int, str, float | None, float | None]]:
+    """(scrapers, enricher condition, enricher/Go whole-host, the same without vCPU threads)."""
     out = []
     by = {(r.condition, r.scrapers): r for r in result_rows}
     for (condition, scrapers), enr in by.items():
         go = by.get(("go", scrapers))
-        if condition != "enricher" or go is None:
+        if not condition.startswith("enricher") or go is None:
             continue
-        out.append((scrapers, _ratio(enr.host, go.host), _ratio(enr.host_main, go.host_main)))
+        out.append((scrapers, condition, _ratio(enr.host, go.host),
+                    _ratio(enr.host_main, go.host_main)))
     return out
 
 
@@ -134,9 +136,10 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 
 def ratio_table(result_rows: Sequence[Row], title: str) -> str:
-    body = [[str(s), report.fmt(r, 2), report.fmt(m, 2)] for s, r, m in ratios(result_rows)]
-    return report.table(("scrapers", "enricher/go_host", "enricher/go_host_main"), body,
-                        title)
+    body = [[str(s), c, report.fmt(r, 2), report.fmt(m, 2)]
+            for s, c, r, m in ratios(result_rows)]
+    return report.table(("scrapers", "exporter", "enricher/go_host", "enricher/go_host_main"),
+                        body, title)
 
 
 def baseline_table(windows: Sequence[Window], vms: int, title: str) -> str:

@@ -15,6 +15,9 @@ from tests.perf import cpu, goexporter, scrape, targets
 LOG = logging.getLogger(__name__)
 
 IDLE, ENRICHER, GO = "idle", "enricher", "go"
+# The enricher with [libvirt] cpu_time_from_cgroup = false, for an in-run A/B.
+ENRICHER_LIBVIRT_CPU = "enricher-libvirt-cpu"
+ENRICHERS = (ENRICHER, ENRICHER_LIBVIRT_CPU)
 # Every process libvirt runs for the host: the monolithic daemon or the modular ones.
 DAEMONS = ("libvirtd", "virtqemud", "virtlogd", "virtproxyd")
 ROLES = ("exporter", "libvirtd", "qemu", "qemu_vcpu")
@@ -37,7 +40,7 @@ class WindowConfig:
     go_nova_metadata: bool = True
     settle: float = 1.0
     daemons: Callable[[], Iterable[int]] = daemon_pids
-    enricher_extra: str = ""  # appended to the enricher's config file
+    enricher_extra: str = ""  # appended to the enricher's config file; ends in [libvirt]
 
 
 @dataclasses.dataclass
@@ -64,9 +67,12 @@ class Window:
 
 @contextlib.contextmanager
 def launch(condition: str, config: WindowConfig) -> Iterator[targets.Target]:
-    if condition == ENRICHER:
+    if condition in ENRICHERS:
+        cgroup = condition == ENRICHER
         with targets.enricher(config.workdir, config.uri, config.interval,
-                              config.stats_groups, config.enricher_extra) as target:
+                              config.stats_groups,
+                              config.enricher_extra + f"cpu_time_from_cgroup = {cgroup}\n"
+                              ) as target:
             yield target
     else:
         with goexporter.go_exporter(config.workdir, config.uri,
