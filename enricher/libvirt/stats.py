@@ -49,6 +49,9 @@ GROUP_PREFIXES = {
     "perf": "perf.",
 }
 
+# The cpu group's keys that CgroupCpuTime reads from the cgroup instead.
+CGROUP_KEYS = frozenset(("cpu.time", "cpu.user", "cpu.system"))
+
 # Prefixes of the per-device groups: "<prefix>.<index>.<field>".
 _INDEXED = ("vcpu", "block", "net")
 
@@ -250,6 +253,8 @@ class StatsReader:
                     raw = {**raw, **times}
                     from_cgroup += 1
                 elif not asked:
+                    # Never export the carried (older) values: fresh ones or none.
+                    raw = {k: v for k, v in raw.items() if k not in CGROUP_KEYS}
                     missing.append(len(out))
             out.append((dom, raw))
         self._cgroup.forget(seen)

@@ -58,6 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds between scrapes of one scraper (default 15)")
     parser.add_argument("--stats-groups", default=None,
                         help="the enricher's [libvirt] stats_groups (default: its default)")
+    parser.add_argument("--slow-stats-groups", default=None,
+                        help="the enricher's [libvirt] slow_stats_groups (default: its default)")
     parser.add_argument("--ab-cgroup-cpu", action="store_true",
                         help="also run the enricher with [libvirt] cpu_time_from_cgroup = "
                              "false in every round (condition enricher-libvirt-cpu)")
@@ -184,7 +186,9 @@ def run(args: argparse.Namespace) -> int:
             config = WindowConfig(uri, args.window, args.scrape_interval, args.interval,
                                   workdir, groups_arg, not args.no_go_nova_metadata,
                                   args.settle, daemons,
-                                  f"[libvirt]\nqemu_pid_dir = {pid_dir}\n")
+                                  f"[libvirt]\nqemu_pid_dir = {pid_dir}\n"
+                                  + (f"slow_stats_groups = {args.slow_stats_groups}\n"
+                                     if args.slow_stats_groups else ""))
             started = time.monotonic()
             rows: list[summary.Row] = []
             if args.rounds > 0:

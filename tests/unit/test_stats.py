@@ -184,3 +184,22 @@ def test_cgroup_reader_leaves_shut_off_domains_alone(tmp_path) -> None:
     assert [reader.collect(conn).cpu_from_cgroup for _ in range(2)] == [0, 0]
     assert conn.listed == []
 
+
+
+def test_cpu_time_is_absent_rather_than_stale_when_no_source_answers(tmp_path) -> None:
+    import libvirt
+
+    from enricher.libvirt.stats import StatsReader
+
+    class Refusing(_CgroupConn):
+        def domainListGetStats(self, doms, flags: int, _call_flags: int):  # noqa: N802
+            raise libvirt.libvirtError("cpu group refused")
+
+    conn = Refusing()
+    cgroup, stat = _cgroup_host(tmp_path, conn.dom, 5)
+    reader = StatsReader(["state", "cpu"], slow_every=3, cgroup_cpu=cgroup)
+    assert reader.collect(conn).samples[0].scalars["cpu.time"] == 5000  # slow round
+    stat.unlink()  # the cgroup can no longer be read; libvirt refuses too
+    scalars = reader.collect(conn).samples[0].scalars
+    assert "cpu.time" not in scalars and "cpu.user" not in scalars
+    assert scalars["cpu.haltpoll.success.time"] == 1  # the rest is still carried
