@@ -34,6 +34,7 @@ class Snapshot:
     extra: ExtraResult | None = None  # None when [DEFAULT] extra_stats is empty
     interval: float = 0.0  # the sampler's interval; 0 means collected at scrape time
     cpu_from_cgroup: int = 0  # running domains whose CPU time came from their cgroup
+    vcpu_from_proc: int = 0  # running domains whose vCPU times came from /proc
 
     def tenancy_of(self, uuid: str) -> model.Tenancy:
         return self.tenancy.get(uuid, model.NO_TENANCY)
@@ -128,7 +129,8 @@ class Sampler:
                      if self._extra is not None else None)
             snap = Snapshot(samples, MappingProxyType(tenancy), True, self._clock(),
                             time.monotonic() - started, skipped, self._sequence,
-                            extra, self.interval, collection.cpu_from_cgroup)
+                            extra, self.interval, collection.cpu_from_cgroup,
+                            collection.vcpu_from_proc)
         self._snapshot = snap
         return snap
 

@@ -21,8 +21,8 @@ from enricher.extra import catalog as extra_catalog
 from enricher.extra.runner import ExtraRunner
 from enricher.health import ErrorCounts
 from enricher.libvirt import events as libvirt_events
-from enricher.libvirt.cgroup import CgroupCpuTime
 from enricher.libvirt.connection import Connection
+from enricher.libvirt.host_cpu import HostCpuTime
 from enricher.libvirt.stats import StatsReader
 from enricher.sampler import Sampler
 from enricher.tenancy.fallback import NovaFallback
@@ -48,16 +48,17 @@ def nova_fallback(conf: cfg.ConfigOpts, errors: ErrorCounts) -> NovaFallback | N
                         backoff=Backoff(1.0, float(conf.nova.backoff_max)))
 
 
-def cgroup_cpu(conf: cfg.ConfigOpts) -> CgroupCpuTime | None:
-    """The cgroup CPU time reader, for a local QEMU connection when enabled."""
-    if not conf.libvirt.cpu_time_from_cgroup:
+def host_cpu(conf: cfg.ConfigOpts) -> HostCpuTime | None:
+    """The host-side CPU and vCPU time reader, for a local QEMU connection when enabled."""
+    cpu, vcpus = conf.libvirt.cpu_time_from_cgroup, conf.libvirt.vcpu_times_from_proc
+    if not (cpu or vcpus):
         return None
     uri = urllib.parse.urlsplit(conf.libvirt.connection_uri)
     if uri.scheme not in ("qemu", "qemu+unix") or uri.netloc:
-        LOG.info("CPU time comes from libvirt's cpu stats group: %s is not a local "
-                 "QEMU connection", conf.libvirt.connection_uri)
+        LOG.info("CPU and vCPU times come from libvirt's cpu and vcpu stats groups: "
+                 "%s is not a local QEMU connection", conf.libvirt.connection_uri)
         return None
-    return CgroupCpuTime(Path(conf.libvirt.qemu_pid_dir))
+    return HostCpuTime(Path(conf.libvirt.qemu_pid_dir), cpu=cpu, vcpus=vcpus)
 
 
 class Service:
@@ -79,7 +80,7 @@ class Service:
         self.resolver.fallback = self.nova
         reader = StatsReader(groups, slow_groups=conf.libvirt.slow_stats_groups,
                              slow_every=conf.libvirt.slow_stats_every,
-                             cgroup_cpu=cgroup_cpu(conf))
+                             host_cpu=host_cpu(conf))
         self.sampler = Sampler(self.connection, reader, self.resolver,
                                self.errors, interval=conf.interval, extra=self.extra)
         self.events = (EventMonitor(conf, self.connection, self.resolver, self.errors,

@@ -41,12 +41,14 @@ OPTS = [
                      "domain's last values are exported again. Each group "
                      "except state, interface and perf costs a QMP round "
                      "trip into every QEMU, so this trades freshness of "
-                     "slowly-moving figures (memory, per-vCPU time) for "
+                     "slowly-moving figures (guest memory statistics) for "
                      "host CPU. Empty means every group every time. The cpu "
-                     "group is slow anyway while cpu_time_from_cgroup works. "
-                     "Adding block (two round trips per domain) cuts the "
-                     "host's cost most, but disk counters then move once per "
-                     "slow collection.\n\n"
+                     "and vcpu groups are not asked at all for domains whose "
+                     "figures cpu_time_from_cgroup and vcpu_times_from_proc "
+                     "read on the host; for the others, vcpu here makes "
+                     "libvirt's vcpu group slow. Adding block (two round trips "
+                     "per domain) cuts the host's cost most, but disk counters "
+                     "then move once per slow collection.\n\n"
                      "Related options:\n\n"
                      "* slow_stats_every\n"
                      "* [DEFAULT] interval"),
@@ -62,16 +64,34 @@ OPTS = [
                 default=True,
                 help="Read running domains' total, user and system CPU time "
                      "from their cgroups (the files libvirt itself reads) on "
-                     "every collection, and ask libvirt's cpu stats group "
-                     "only with the slow groups. Since libvirt 9.0 that group "
-                     "also asks every QEMU for halt-polling statistics, a QMP "
-                     "round trip per VM. Needs a local qemu:// connection and "
+                     "every collection, instead of asking libvirt's cpu stats "
+                     "group for them. Since libvirt 9.0 that group also asks "
+                     "every QEMU for halt-polling statistics (which the "
+                     "enricher does not export), a QMP round trip per VM. "
+                     "Needs a local qemu:// connection and "
                      "read access to qemu_pid_dir, /proc and /sys/fs/cgroup; "
                      "a domain whose cgroup cannot be read gets the cpu group "
                      "from libvirt every time instead (logged once).\n\n"
                      "Related options:\n\n"
                      "* qemu_pid_dir\n"
-                     "* slow_stats_every"),
+                     "* vcpu_times_from_proc"),
+    cfg.BoolOpt("vcpu_times_from_proc",
+                default=True,
+                help="Read running domains' per-vCPU time, run-queue delay and "
+                     "wait from their QEMU vCPU threads in /proc (the files "
+                     "libvirt itself reads) on every collection, instead of "
+                     "asking libvirt's vcpu stats group. That group also asks "
+                     "every QEMU for halted state and KVM statistics (which "
+                     "the enricher does not export), two QMP round trips per "
+                     "VM. The vCPU counts come from the thread names and "
+                     "QEMU's -smp argument. Needs a local qemu:// connection "
+                     "and read access to qemu_pid_dir and /proc; a domain "
+                     "whose threads cannot be read gets the vcpu group from "
+                     "libvirt instead (logged once).\n\n"
+                     "Related options:\n\n"
+                     "* qemu_pid_dir\n"
+                     "* cpu_time_from_cgroup\n"
+                     "* slow_stats_groups"),
     cfg.StrOpt("qemu_pid_dir",
                default="/run/libvirt/qemu",
                help="Directory of libvirt's QEMU pid files (<domain name>.pid), "
@@ -79,7 +99,8 @@ OPTS = [
                     "it from the host; each pid is checked against the "
                     "domain's UUID on the QEMU command line.\n\n"
                     "Related options:\n\n"
-                    "* cpu_time_from_cgroup"),
+                    "* cpu_time_from_cgroup\n"
+                    "* vcpu_times_from_proc"),
     cfg.IntOpt("metadata_cache_ttl",
                default=0,
                min=0,

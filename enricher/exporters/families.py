@@ -191,6 +191,10 @@ SELF = (
      "Running domains in the last collection whose CPU time was read from their "
      "cgroup ([libvirt] cpu_time_from_cgroup); the others' came from libvirt's cpu "
      "stats group."),
+    ("enricher_domains_vcpu_times_from_proc", GAUGE,
+     "Running domains in the last collection whose vCPU times were read from their "
+     "QEMU threads in /proc ([libvirt] vcpu_times_from_proc); the others' came from "
+     "libvirt's vcpu stats group."),
     ("enricher_errors_total", COUNTER, "Errors by source and kind."),
     ("enricher_event_queue_length", GAUGE,
      "Domain events received from libvirt and not yet dispatched."),

@@ -171,6 +171,7 @@ class SelfCollector(Collector):
                 1 for s in snap.samples if snap.tenancy_of(s.uuid).project_id is None),
             "enricher_domains_skipped": snap.skipped,
             "enricher_domains_cpu_time_from_cgroup": snap.cpu_from_cgroup,
+            "enricher_domains_vcpu_times_from_proc": snap.vcpu_from_proc,
         }
         for name, _type, doc in fam.SELF:
             if name in values:

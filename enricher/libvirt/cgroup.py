@@ -8,24 +8,17 @@ VM per collection. Reading the cgroup files here gives the same three values
 at no cost to libvirtd or QEMU, so the ``cpu`` group itself can be asked for
 less often.
 
-The QEMU process is found from libvirt's pid file and checked against the
-domain UUID on its command line (a reused pid is never trusted). Only the
-cgroup hierarchies libvirt uses are read: v1 ``cpuacct`` where the process
-sits in a libvirt ``emulator`` group there, else the v2 (unified) hierarchy.
-Anything else (no pid file, no cgroups, a remote libvirtd) means "not
-readable here" and the caller asks libvirt instead.
+Only the cgroup hierarchies libvirt uses are read: v1 ``cpuacct`` where the
+QEMU process sits in a libvirt ``emulator`` group there, else the v2
+(unified) hierarchy. ``host_cpu.HostCpuTime`` finds the process.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 from pathlib import Path
 
-LOG = logging.getLogger(__name__)
-
-DEFAULT_PID_DIR = Path("/run/libvirt/qemu")
 EMULATOR = "emulator"
 NS_PER_USEC = 1000
 NS_PER_TICK = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
@@ -134,82 +127,3 @@ def locate(cgroup_text: str, mounts: CgroupMounts) -> CpuFiles | None:
         if directory is not None and (directory / "cpu.stat").exists():
             return CpuFiles(2, directory)
     return None
-
-
-class CgroupCpuTime:
-    """Per-domain CPU time from cgroups, located once per domain start.
-
-    ``read()`` returns None for a domain whose cgroup cannot be found or
-    read. The first such domain is logged at INFO with what to check, the
-    others at DEBUG (a container without the mounts would log every domain).
-    """
-
-    def __init__(self, pid_dir: Path = DEFAULT_PID_DIR, proc: Path = Path("/proc"),
-                 mounts: CgroupMounts | None = None) -> None:
-        self._pid_dir = Path(pid_dir)
-        self._proc = Path(proc)
-        if mounts is None:
-            try:
-                mounts = CgroupMounts.parse((self._proc / "self" / "mountinfo").read_text())
-            except OSError:
-                mounts = CgroupMounts()
-        self._mounts = mounts
-        # uuid -> (libvirt id, files or None when not readable for this start)
-        self._located: dict[str, tuple[int, CpuFiles | None]] = {}
-        self._told = False
-
-    @property
-    def mounts(self) -> CgroupMounts:
-        return self._mounts
-
-    def read(self, uuid: str, name: str, dom_id: int) -> CpuTimes | None:
-        """The running domain's CPU times, or None to ask libvirt instead."""
-        known = self._located.get(uuid)
-        if known is None or known[0] != dom_id:
-            files, why = self._locate(uuid, name)
-            if files is None:
-                self._fallback(name, why)
-            known = (dom_id, files)
-            self._located[uuid] = known
-        files = known[1]
-        if files is None:
-            return None
-        try:
-            return files.read()
-        except (OSError, KeyError, ValueError) as exc:
-            # Stopped since (its cgroup is gone), or an unexpected file.
-            self._fallback(name, f"cannot read {files.directory}: {exc}")
-            self._located[uuid] = (dom_id, None)
-            return None
-
-    def _fallback(self, name: str, why: str) -> None:
-        if self._told:
-            LOG.debug("CPU time of domain %s comes from libvirt's cpu stats group: %s",
-                      name, why)
-            return
-        self._told = True
-        LOG.info("CPU time of domain %s comes from libvirt's cpu stats group: %s (check "
-                 "[libvirt] qemu_pid_dir and that /proc and /sys/fs/cgroup are the "
-                 "host's, or set cpu_time_from_cgroup = false; further domains are "
-                 "logged at DEBUG; enricher_domains_cpu_time_from_cgroup counts the "
-                 "others)", name, why)
-
-    def forget(self, keep: set[str]) -> None:
-        """Drop what was located for domains not in ``keep``."""
-        for uuid in [u for u in self._located if u not in keep]:
-            del self._located[uuid]
-
-    def _locate(self, uuid: str, name: str) -> tuple[CpuFiles | None, str]:
-        pid_file = self._pid_dir / f"{name}.pid"
-        try:
-            pid = int(pid_file.read_text().strip())
-            cmdline = (self._proc / str(pid) / "cmdline").read_bytes()
-            cgroups = (self._proc / str(pid) / "cgroup").read_text()
-        except (OSError, ValueError) as exc:
-            return None, f"cannot read its QEMU pid or process ({exc})"
-        if uuid.encode() not in cmdline.split(b"\0"):
-            return None, f"process {pid} from {pid_file} is not this domain's QEMU"
-        files = locate(cgroups, self._mounts)
-        if files is None:
-            return None, f"QEMU process {pid} is not in a libvirt cgroup that can be read here"
-        return files, ""

@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from enricher.libvirt.cgroup import CgroupCpuTime
 from enricher.libvirt.connection import is_disconnection, libvirt
+from enricher.libvirt.host_cpu import HostCpuTime
 
 LOG = logging.getLogger(__name__)
 
@@ -48,9 +48,6 @@ GROUP_PREFIXES = {
     "block": "block.",
     "perf": "perf.",
 }
-
-# The cpu group's keys that CgroupCpuTime reads from the cgroup instead.
-CGROUP_KEYS = frozenset(("cpu.time", "cpu.user", "cpu.system"))
 
 # Prefixes of the per-device groups: "<prefix>.<index>.<field>".
 _INDEXED = ("vcpu", "block", "net")
@@ -148,6 +145,7 @@ class Collection:
     failed: int
     duration: float
     cpu_from_cgroup: int = 0  # running domains whose CPU time came from their cgroup
+    vcpu_from_proc: int = 0  # running domains whose vCPU times came from /proc
 
 
 class StatsReader:
@@ -158,25 +156,37 @@ class StatsReader:
     QEMU); in between, a domain's last values of those groups are carried
     over, as long as it was not restarted (same libvirt id).
 
-    With ``cgroup_cpu``, running domains' ``cpu.time``, ``cpu.user`` and
-    ``cpu.system`` are read from their cgroups on every collection and the
-    ``cpu`` group joins the slow ones (for its halt-poll and cache figures);
-    domains whose cgroup cannot be read get the ``cpu`` group from libvirt
-    every time, in a second bulk call for just them.
+    With ``host_cpu``, running domains' CPU time (``cpu`` group) and vCPU
+    times (``vcpu`` group) are read on the host on every collection and
+    those groups leave the bulk call. Domains whose figures cannot be read
+    there get the group from libvirt in a second call for just them: ``cpu``
+    every time, ``vcpu`` (also for shut-off domains, which cost libvirt no
+    QMP) on the same schedule as the bulk call would have asked for it.
     """
 
     def __init__(self, groups: Iterable[str] = DEFAULT_GROUPS, nowait: bool = True,
                  slow_groups: Iterable[str] = (), slow_every: int = 1,
-                 cgroup_cpu: CgroupCpuTime | None = None) -> None:
+                 host_cpu: HostCpuTime | None = None) -> None:
         self._groups = tuple(groups)
-        self._cgroup = cgroup_cpu if "cpu" in self._groups else None
-        slow_set = set(slow_groups) | ({"cpu"} if self._cgroup is not None else set())
-        slow = tuple(g for g in self._groups if g in slow_set and g != "state")
-        self._slow_every = max(1, slow_every) if slow else 1
-        self._flags = group_flags(g for g in self._groups if g not in slow)
+        self._host = host_cpu
+        self._host_groups = frozenset(
+            g for g, wanted in (("cpu", host_cpu is not None and host_cpu.cpu),
+                                ("vcpu", host_cpu is not None and host_cpu.vcpus))
+            if wanted and g in self._groups)
+        if not self._host_groups:
+            self._host = None
+        slow_set = set(slow_groups)
+        bulk = tuple(g for g in self._groups if g not in self._host_groups)
+        slow = tuple(g for g in bulk if g in slow_set and g != "state")
+        self._vcpu_slow = "vcpu" in slow_set
+        self._slow_every = (max(1, slow_every)
+                            if slow or (self._vcpu_slow and "vcpu" in self._host_groups)
+                            else 1)
+        self._flags = group_flags(g for g in bulk if g not in slow)
         self._slow_flags = group_flags(slow)
         self._slow_prefixes = tuple(GROUP_PREFIXES[g] for g in slow)
         self._carried: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._vcpu_carried: dict[str, tuple[int, dict[str, Any]]] = {}
         self._count = 0
         self._call_flags = 0
         nowait_flag = getattr(libvirt, "VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT", 0)
@@ -232,50 +242,70 @@ class StatsReader:
         self._carried = carried
         return out
 
-    def _cgroup_cpu(self, conn: Any, records: list[tuple[Any, dict[str, Any]]],
-                    asked: bool) -> tuple[list[tuple[Any, dict[str, Any]]], int]:
-        """Put cgroup CPU times on running domains; ask libvirt for the rest.
+    def _host_times(self, conn: Any, records: list[tuple[Any, dict[str, Any]]],
+                    slow: bool) -> tuple[list[tuple[Any, dict[str, Any]]], int, int]:
+        """Put host-read CPU and vCPU times on running domains; ask libvirt for the rest.
 
-        ``asked``: whether this collection's bulk call included the cpu group
-        (then libvirt's values stand where no cgroup could be read).
+        Returns the records and how many domains got their CPU time and their
+        vCPU times from the host.
         """
-        assert self._cgroup is not None
-        out = []
-        missing = []
-        from_cgroup = 0
+        assert self._host is not None
+        cpu_flag, vcpu_flag = group_flags(["cpu"]), group_flags(["vcpu"])
+        want_cpu, want_vcpu = "cpu" in self._host_groups, "vcpu" in self._host_groups
+        out: list[tuple[Any, dict[str, Any]]] = []
+        missing: dict[int, list[int]] = {}  # group flags -> indexes into out
+        from_cgroup = from_proc = 0
         seen = set()
         for dom, raw in records:
             uuid, dom_id = dom.UUIDString(), dom.ID()
             seen.add(uuid)
-            if dom_id != -1:
-                times = self._cgroup.read(uuid, dom.name(), dom_id)
-                if times is not None:
-                    raw = {**raw, **times}
+            flags = 0
+            times = self._host.read(uuid, dom.name(), dom_id) if dom_id != -1 else None
+            if want_cpu and times is not None:
+                if times.cpu is not None:
+                    raw = {**raw, **times.cpu}
                     from_cgroup += 1
-                elif not asked:
-                    # Never export the carried (older) values: fresh ones or none.
-                    raw = {k: v for k, v in raw.items() if k not in CGROUP_KEYS}
-                    missing.append(len(out))
+                else:
+                    flags |= cpu_flag
+            if want_vcpu:
+                if times is not None and times.vcpus is not None:
+                    raw = {**raw, **times.vcpus}
+                    from_proc += 1
+                    self._vcpu_carried.pop(uuid, None)
+                else:
+                    last = self._vcpu_carried.get(uuid)
+                    if slow or not self._vcpu_slow or last is None or last[0] != dom_id:
+                        flags |= vcpu_flag
+                    else:
+                        raw = {**raw, **last[1]}
             out.append((dom, raw))
-        self._cgroup.forget(seen)
-        if missing:
-            fresh = self._cpu_group([out[i][0] for i in missing], conn)
-            for index in missing:
+            if flags:
+                missing.setdefault(flags, []).append(len(out) - 1)
+        self._host.forget(seen)
+        for uuid in [u for u in self._vcpu_carried if u not in seen]:
+            del self._vcpu_carried[uuid]
+        for flags, indexes in missing.items():
+            fresh = self._groups_of([out[i][0] for i in indexes], flags, conn)
+            for index in indexes:
                 dom, raw = out[index]
                 extra = fresh.get(dom.UUIDString())
-                if extra is not None:
-                    out[index] = (dom, {**raw, **extra})
-        return out, from_cgroup
+                if extra is None:
+                    continue
+                out[index] = (dom, {**raw, **extra})
+                if flags & vcpu_flag:
+                    vcpus = {k: v for k, v in extra.items() if k.startswith("vcpu.")}
+                    self._vcpu_carried[dom.UUIDString()] = (dom.ID(), vcpus)
+        return out, from_cgroup, from_proc
 
-    def _cpu_group(self, doms: list[Any], conn: Any) -> dict[str, dict[str, Any]]:
-        """The cpu group of ``doms`` alone, by UUID; empty if libvirt refuses."""
+    def _groups_of(self, doms: list[Any], flags: int, conn: Any) -> dict[str, dict[str, Any]]:
+        """Some groups of ``doms`` alone, by UUID; empty if libvirt refuses."""
         try:
-            records = conn.domainListGetStats(doms, group_flags(["cpu"]), self._call_flags)
+            records = conn.domainListGetStats(doms, flags, self._call_flags)
         except libvirt.libvirtError as exc:
             if is_disconnection(exc):
                 raise
-            LOG.warning("Could not read the cpu stats group of %d domain(s) whose "
-                        "cgroup is not readable: %s", len(doms), exc)
+            LOG.warning("Could not read the cpu or vcpu stats group of %d domain(s) "
+                        "whose figures cannot be read on the host: %s", len(doms), exc)
             return {}
         return {dom.UUIDString(): raw for dom, raw in records}
 
@@ -285,9 +315,9 @@ class StatsReader:
         slow = self._count % self._slow_every == 0
         self._count += 1
         records = self._carry(self._records(conn, slow), slow)
-        from_cgroup = 0
-        if self._cgroup is not None:
-            records, from_cgroup = self._cgroup_cpu(conn, records, slow)
+        from_cgroup = from_proc = 0
+        if self._host is not None:
+            records, from_cgroup, from_proc = self._host_times(conn, records, slow)
         samples = []
         domains = {}
         failed = 0
@@ -300,4 +330,4 @@ class StatsReader:
                 failed += 1
                 LOG.warning("Skipping a domain whose stats could not be read: %s", exc)
         return Collection(tuple(samples), MappingProxyType(domains), failed,
-                          time.monotonic() - start, from_cgroup)
+                          time.monotonic() - start, from_cgroup, from_proc)

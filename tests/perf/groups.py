@@ -10,7 +10,7 @@ from typing import Any
 
 import libvirt
 
-from enricher.libvirt.cgroup import CgroupCpuTime
+from enricher.libvirt.host_cpu import HostCpuTime
 from tests.perf import cpu, report
 
 # Name -> VIR_DOMAIN_STATS_* constant; ones this libvirt-python lacks are skipped.
@@ -64,21 +64,26 @@ def per_domain_paths(doms: Sequence[libvirt.virDomain], pid_dir: Path | None
                      ) -> list[tuple[str, Callable[[], Any]]]:
     """Alternatives to some groups, over the same guests (one call per guest).
 
-    Reading CPU time from the guests' cgroups is what the enricher does
-    instead of the cpu group on most collections ([libvirt]
-    cpu_time_from_cgroup). The per-domain block calls are measured to show
-    why it keeps the block group: virDomainBlockStats has no times or flush
-    counters, and libvirt-python's blockStatsFlags makes two calls (and two
-    QMP round trips) per disk, one to count the fields.
+    Reading CPU time from the guests' cgroups and vCPU times from their
+    threads is what the enricher does instead of the cpu and vcpu groups
+    ([libvirt] cpu_time_from_cgroup, vcpu_times_from_proc). The per-domain
+    block calls are measured to show why it keeps the block group:
+    virDomainBlockStats has no times or flush counters, and libvirt-python's
+    blockStatsFlags makes two calls (and two QMP round trips) per disk, one to
+    count the fields.
     """
     out: list[tuple[str, Callable[[], Any]]] = [
         ("blockStats per domain", lambda: [{"block": d.blockStats("vda")} for d in doms]),
         ("blockStatsFlags per domain",
          lambda: [d.blockStatsFlags("vda", 0) for d in doms])]
     if pid_dir is not None:
-        reader = CgroupCpuTime(pid_dir)
+        cgroup = HostCpuTime(pid_dir, vcpus=False)
         out.append(("cgroup CPU time read",
-                    lambda: [reader.read(d.UUIDString(), d.name(), d.ID()) for d in doms]))
+                    lambda: [cgroup.read(d.UUIDString(), d.name(), d.ID()).cpu for d in doms]))
+        threads = HostCpuTime(pid_dir, cpu=False)
+        out.append(("/proc vCPU times read",
+                    lambda: [threads.read(d.UUIDString(), d.name(), d.ID()).vcpus
+                             for d in doms]))
     return out
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from enricher.libvirt.cgroup import CgroupCpuTime, CgroupMounts, CpuFiles, locate
+from enricher.libvirt.cgroup import CgroupMounts, CpuFiles, locate
+from enricher.libvirt.host_cpu import HostCpuTime
 
 HYBRID_MOUNTINFO = """\
 1205 1204 0:124 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
@@ -114,32 +115,33 @@ def host(tmp_path: Path) -> dict[str, Path]:
     return {"proc": proc, "pids": pids, "cg": cg, "domain": domain}
 
 
-def _reader(host: dict[str, Path]) -> CgroupCpuTime:
-    return CgroupCpuTime(host["pids"], host["proc"], CgroupMounts(unified=(host["cg"], "/")))
+def _reader(host: dict[str, Path]) -> HostCpuTime:
+    return HostCpuTime(host["pids"], host["proc"], CgroupMounts(unified=(host["cg"], "/")),
+                       vcpus=False)
 
 
 def test_reader_follows_the_pid_file_to_the_domain_group(host: dict[str, Path]) -> None:
     reader = _reader(host)
-    assert reader.read(UUID, "guest", 1)["cpu.time"] == 3487550000
+    assert reader.read(UUID, "guest", 1).cpu["cpu.time"] == 3487550000
     (host["domain"] / "cpu.stat").write_text(V2_STAT.replace("3487550", "3600000"))
-    assert reader.read(UUID, "guest", 1)["cpu.time"] == 3600000000  # read fresh every time
+    assert reader.read(UUID, "guest", 1).cpu["cpu.time"] == 3600000000  # read fresh every time
 
 
 def test_a_pid_that_is_not_this_domains_qemu_is_never_trusted(host: dict[str, Path]) -> None:
     other = "0b0b0b0b-52a3-4b6e-9a57-5c3c9e2f0a11"
-    assert _reader(host).read(other, "guest", 1) is None
+    assert _reader(host).read(other, "guest", 1).cpu is None
 
 
 def test_missing_pid_file_and_vanished_group_fall_back_to_libvirt(host: dict[str, Path]
                                                                 ) -> None:
     reader = _reader(host)
-    assert reader.read(UUID, "nosuch", 1) is None
-    assert reader.read(UUID, "guest", 2) is not None  # a new start: located again
+    assert reader.read(UUID, "nosuch", 1).cpu is None
+    assert reader.read(UUID, "guest", 2).cpu is not None  # a new start: located again
     (host["domain"] / "cpu.stat").unlink()  # the domain stopped meanwhile
-    assert reader.read(UUID, "guest", 2) is None
-    assert reader.read(UUID, "guest", 2) is None  # not retried for this start
+    assert reader.read(UUID, "guest", 2).cpu is None
+    assert reader.read(UUID, "guest", 2).cpu is None  # not retried for this start
     (host["domain"] / "cpu.stat").write_text(V2_STAT)
-    assert reader.read(UUID, "guest", 3) is not None  # started again
+    assert reader.read(UUID, "guest", 3).cpu is not None  # started again
 
 
 def test_forget_drops_domains_that_are_gone(host: dict[str, Path]) -> None:
@@ -147,17 +149,17 @@ def test_forget_drops_domains_that_are_gone(host: dict[str, Path]) -> None:
     reader.read(UUID, "guest", 1)
     (host["pids"] / "guest.pid").write_text("999999")  # would fail if located again
     reader.forget({UUID})
-    assert reader.read(UUID, "guest", 1) is not None
+    assert reader.read(UUID, "guest", 1).cpu is not None
     reader.forget(set())
-    assert reader.read(UUID, "guest", 1) is None
+    assert reader.read(UUID, "guest", 1).cpu is None
 
 
 def test_only_the_first_unreadable_domain_is_logged_at_info(
         host: dict[str, Path], caplog: pytest.LogCaptureFixture) -> None:
     reader = _reader(host)
-    with caplog.at_level("DEBUG", logger="enricher.libvirt.cgroup"):
+    with caplog.at_level("DEBUG", logger="enricher.libvirt.host_cpu"):
         for name in ("one", "two", "three"):
-            assert reader.read(UUID, name, 1) is None
+            assert reader.read(UUID, name, 1).cpu is None
             reader.forget(set())
     levels = [(r.levelname, r.getMessage().split(":")[0]) for r in caplog.records]
     assert levels == [
