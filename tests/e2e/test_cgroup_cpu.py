@@ -1,10 +1,11 @@
-"""CPU time read from real guests' cgroups agrees with libvirt's and never goes back.
+"""CPU and vCPU times read on the host agree with libvirt's and never go back.
 
 The enricher runs with its defaults for ``[libvirt] cpu_time_from_cgroup``
-(on) against the real libvirtd, collecting every second with the cpu group
-asked only every third collection. Between two reads of libvirt's own
-``cpu.time`` for a guest, the exported CPU time must lie between them: a
-wrong cgroup (another guest's, the wrong hierarchy, the wrong unit) would not.
+and ``vcpu_times_from_proc`` (on) against the real libvirtd, collecting every
+second, slow groups every third collection. Between two reads of libvirt's
+own ``cpu.time`` (or ``vcpu.0.time``) for a guest, the exported value must
+lie between them: a wrong cgroup or thread (another guest's, the wrong
+hierarchy, the wrong unit) would not.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ from tests.e2e.harness.enricher_proc import EnricherProcess
 from tests.e2e.harness_extra import Samples, parse
 
 CPU = "libvirt_domain_cpu_time_seconds_total"
+VCPU = "libvirt_domain_vcpu_time_seconds_total"
+VCPUS = "libvirt_domain_info_vcpus"
+MAX_VCPUS = "libvirt_domain_info_maximum_vcpus"
 FROM_CGROUP = "enricher_domains_cpu_time_from_cgroup"
+FROM_PROC = "enricher_domains_vcpu_times_from_proc"
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +45,9 @@ def enricher(libvirt_host: Any, e2e_domains: dict[str, E2EDomain],
         yield proc
 
 
-def _cpu(samples: Samples, uuid: str) -> float | None:
-    values = [s.value for s in samples.get(CPU, []) if s.labels.get("uuid") == uuid]
+def _cpu(samples: Samples, uuid: str, name: str = CPU, **labels: str) -> float | None:
+    values = [s.value for s in samples.get(name, []) if s.labels.get("uuid") == uuid
+              and all(s.labels.get(k) == v for k, v in labels.items())]
     return values[0] if len(values) == 1 else None
 
 
@@ -75,3 +81,41 @@ def test_cgroup_cpu_time_lies_between_two_libvirt_reads(
     log = enricher.log_path.read_text()
     for guest in guests:
         assert f"CPU time of domain {guest.name} comes from libvirt" not in log
+
+
+def _libvirt_vcpu(conn: libvirt.virConnect, dom: libvirt.virDomain) -> dict[str, int]:
+    return conn.domainListGetStats([dom], libvirt.VIR_DOMAIN_STATS_VCPU, 0)[0][1]
+
+
+def test_vcpu_times_from_proc_lie_between_two_libvirt_reads(
+        enricher: EnricherProcess, e2e_domains: dict[str, E2EDomain],
+        libvirt_conn: libvirt.virConnect) -> None:
+    guests = list(e2e_domains.values())
+    doms = {g.uuid: libvirt_conn.lookupByUUIDString(g.uuid) for g in guests}
+    procs.wait_until(
+        lambda: all(_cpu(parse(enricher.scrape()), g.uuid, VCPU, vcpu="0") for g in guests),
+        60, what="vCPU time of both guests", details=enricher.log_tail)
+    exported: dict[str, list[float]] = {g.uuid: [] for g in guests}
+    for _ in range(5):
+        before = {u: _libvirt_vcpu(libvirt_conn, d) for u, d in doms.items()}
+        time.sleep(1.5)  # at least one collection starts after ``before``
+        samples = parse(enricher.scrape())
+        after = {u: _libvirt_vcpu(libvirt_conn, d) for u, d in doms.items()}
+        assert samples[FROM_PROC][0].value >= len(guests), enricher.log_tail()
+        for uuid in doms:
+            value = _cpu(samples, uuid, VCPU, vcpu="0")
+            assert value is not None
+            low, high = before[uuid]["vcpu.0.time"] / 1e9, after[uuid]["vcpu.0.time"] / 1e9
+            assert low - 1e-6 <= value <= high + 1e-6, (low, value, high)
+            delay = _cpu(samples, uuid, "libvirt_domain_vcpu_delay_seconds_total", vcpu="0")
+            assert delay is not None
+            assert before[uuid]["vcpu.0.delay"] / 1e9 - 1e-6 <= delay \
+                <= after[uuid]["vcpu.0.delay"] / 1e9 + 1e-6
+            assert _cpu(samples, uuid, VCPUS) == after[uuid]["vcpu.current"]
+            assert _cpu(samples, uuid, MAX_VCPUS) == after[uuid]["vcpu.maximum"]
+            exported[uuid].append(value)
+    for uuid, values in exported.items():
+        assert values == sorted(values), f"vCPU time of {uuid} went back: {values}"
+    log = enricher.log_path.read_text()
+    for guest in guests:
+        assert f"vCPU times of domain {guest.name} come from libvirt" not in log
