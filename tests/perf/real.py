@@ -60,9 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the enricher's [libvirt] stats_groups (default: its default)")
     parser.add_argument("--slow-stats-groups", default=None,
                         help="the enricher's [libvirt] slow_stats_groups (default: its default)")
-    parser.add_argument("--ab-cgroup-cpu", action="store_true",
-                        help="also run the enricher with [libvirt] cpu_time_from_cgroup = "
-                             "false in every round (condition enricher-libvirt-cpu)")
+    parser.add_argument("--ab-host-cpu", action="store_true",
+                        help="also run the enricher with [libvirt] cpu_time_from_cgroup and "
+                             "vcpu_times_from_proc = false in every round (condition "
+                             "enricher-libvirt-cpu)")
     parser.add_argument("--no-go-nova-metadata", action="store_true",
                         help="run the Go exporter without --libvirt.export-nova-metadata")
     parser.add_argument("--group-calls", type=int, default=5,
@@ -103,7 +104,7 @@ def _foreign(conn: libvirt.virConnect, ours: set[str]) -> int:
 
 def run_rounds(args: argparse.Namespace, bench: vms.BenchVMs, config: WindowConfig,
                conn: libvirt.virConnect) -> list[Window]:
-    conditions = (ENRICHER, ENRICHER_LIBVIRT_CPU, GO) if args.ab_cgroup_cpu else (ENRICHER, GO)
+    conditions = (ENRICHER, ENRICHER_LIBVIRT_CPU, GO) if args.ab_host_cpu else (ENRICHER, GO)
     plan = Plan(tuple(int(s) for s in args.scrapers.split(",")), conditions)
     ours = {s.uuid for s in bench.specs}
     done = []

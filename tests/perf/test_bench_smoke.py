@@ -75,7 +75,7 @@ def test_real_smoke() -> None:
     goexporter.ensure_installed()
     out = bench("real", "--vms", "3", "--window", "2", "--rounds", "1",
                 "--scrape-interval", "0.5", "--interval", "0.5", "--settle", "0.2",
-                "--group-calls", "1", "--group-reps", "1", "--ab-cgroup-cpu")
+                "--group-calls", "1", "--group-reps", "1", "--ab-host-cpu")
     tables = report.parse_tables(out)
     main = table(tables, "medians over")
     assert [r["exporter"] for r in main] == [

@@ -15,7 +15,8 @@ from tests.perf import cpu, goexporter, scrape, targets
 LOG = logging.getLogger(__name__)
 
 IDLE, ENRICHER, GO = "idle", "enricher", "go"
-# The enricher with [libvirt] cpu_time_from_cgroup = false, for an in-run A/B.
+# The enricher with [libvirt] cpu_time_from_cgroup and vcpu_times_from_proc = false
+# (CPU and vCPU times from libvirt's stats groups), for an in-run A/B.
 ENRICHER_LIBVIRT_CPU = "enricher-libvirt-cpu"
 ENRICHERS = (ENRICHER, ENRICHER_LIBVIRT_CPU)
 # Every process libvirt runs for the host: the monolithic daemon or the modular ones.
@@ -68,10 +69,10 @@ class Window:
 @contextlib.contextmanager
 def launch(condition: str, config: WindowConfig) -> Iterator[targets.Target]:
     if condition in ENRICHERS:
-        cgroup = condition == ENRICHER
+        host = condition == ENRICHER
+        options = f"cpu_time_from_cgroup = {host}\nvcpu_times_from_proc = {host}\n"
         with targets.enricher(config.workdir, config.uri, config.interval,
-                              config.stats_groups,
-                              config.enricher_extra + f"cpu_time_from_cgroup = {cgroup}\n"
+                              config.stats_groups, config.enricher_extra + options
                               ) as target:
             yield target
     else:
