@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from operator import itemgetter
 
 from prometheus_client.registry import Collector, CollectorRegistry
-from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
 

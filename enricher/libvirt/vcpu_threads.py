@@ -19,7 +19,7 @@ import os
 import re
 from pathlib import Path
 
-from enricher.libvirt.cgroup import NS_PER_TICK
+from enricher.libvirt.cgroup import NS_PER_TICK, read_file
 
 _VCPU_COMM = re.compile(r"CPU (\d+)/")
 # In /proc/<pid>/stat, after "(comm)": field 3 is index 0, so utime (14) is 11.
@@ -56,7 +56,7 @@ def scan(task_dir: Path) -> dict[int, int]:
     tids = {}
     for entry in os.listdir(task_dir):
         try:
-            comm = (task_dir / entry / "comm").read_text()
+            comm = read_file(f"{task_dir}/{entry}/comm").decode(errors="replace")
         except OSError:
             continue  # exited while we looked
         match = _VCPU_COMM.match(comm)
@@ -65,33 +65,33 @@ def scan(task_dir: Path) -> dict[int, int]:
     return tids
 
 
-def _thread_time(thread: Path) -> int:
-    fields = (thread / "stat").read_text().rpartition(")")[2].split()
-    return (int(fields[_UTIME]) + int(fields[_STIME])) * NS_PER_TICK
-
-
-def _optional(thread: Path, name: str) -> str | None:
+def _optional(thread: str, name: str) -> bytes | None:
     """A file the kernel may not have (config-dependent); OSError if the thread is gone."""
     try:
-        return (thread / name).read_text()
+        return read_file(f"{thread}/{name}")
     except FileNotFoundError:
-        if not (thread / "stat").exists():
+        if not os.path.exists(thread + "/stat"):
             raise
         return None
 
 
-def _thread_delay(thread: Path) -> int:
+def _thread_time(thread: str) -> int:
+    fields = read_file(thread + "/stat").rpartition(b")")[2].split()
+    return (int(fields[_UTIME]) + int(fields[_STIME])) * NS_PER_TICK
+
+
+def _thread_delay(thread: str) -> int:
     """Run-queue delay in ns; 0 without CONFIG_SCHED_INFO, as libvirt reports it."""
     text = _optional(thread, "schedstat")
     return int(text.split()[1]) if text is not None else 0
 
 
-def _thread_wait(thread: Path) -> int | None:
+def _thread_wait(thread: str) -> int | None:
     """``wait_sum`` in ns, or None where the kernel keeps no scheduler statistics."""
     text = _optional(thread, "sched")
-    for line in (text or "").splitlines():
-        if line.startswith(("se.statistics.wait_sum", "se.wait_sum")):
-            return int(float(line.partition(":")[2]) * NS_PER_MS)
+    for line in (text or b"").split(b"\n"):
+        if line.startswith((b"se.statistics.wait_sum", b"se.wait_sum")):
+            return int(float(line.partition(b":")[2]) * NS_PER_MS)
     return None
 
 
@@ -101,7 +101,7 @@ class VcpuThreads:
     def __init__(self, task_dir: Path, maximum: int) -> None:
         self.task_dir = task_dir
         self.maximum = maximum
-        self._tids: dict[int, int] = {}
+        self._threads: dict[int, str] = {}  # vCPU index -> its /proc/<pid>/task/<tid>
         self._tasks = -1
         self._wait = True  # until a thread shows the kernel has no wait_sum
 
@@ -113,19 +113,23 @@ class VcpuThreads:
         """
         tasks = len(os.listdir(self.task_dir))
         if tasks != self._tasks:
-            self._tids, self._tasks = scan(self.task_dir), tasks
+            self._rescan(tasks)
         try:
             return self._read()
         except (OSError, IndexError, ValueError):
-            self._tids, self._tasks = scan(self.task_dir), len(os.listdir(self.task_dir))
+            self._rescan(len(os.listdir(self.task_dir)))
             return self._read()
 
+    def _rescan(self, tasks: int) -> None:
+        base = str(self.task_dir)
+        self._threads = {index: f"{base}/{tid}" for index, tid in scan(self.task_dir).items()}
+        self._tasks = tasks
+
     def _read(self) -> VcpuStats:
-        if not self._tids:
+        if not self._threads:
             raise OSError(f"no vCPU threads under {self.task_dir}")
-        stats = {"vcpu.current": len(self._tids), "vcpu.maximum": self.maximum}
-        for index, tid in self._tids.items():
-            thread = self.task_dir / str(tid)
+        stats = {"vcpu.current": len(self._threads), "vcpu.maximum": self.maximum}
+        for index, thread in self._threads.items():
             prefix = f"vcpu.{index}."
             stats[prefix + "state"] = 1  # VIR_VCPU_RUNNING, as libvirt reports online vCPUs
             stats[prefix + "time"] = _thread_time(thread)
