@@ -13,7 +13,7 @@ from pathlib import Path
 
 from oslo_config import cfg
 
-from enricher import service
+from enricher import malloc, service
 from enricher.backoff import Backoff
 from enricher.events.monitor import EventMonitor
 from enricher.exporters.http import MetricsApp, MetricsServer
@@ -115,6 +115,7 @@ class Service:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    malloc.limit_arenas()  # before any thread allocates
     try:
         conf = service.prepare(argv)
     except service.ConfigError as exc:
