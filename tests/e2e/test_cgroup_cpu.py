@@ -26,6 +26,7 @@ from tests.e2e.harness_extra import Samples, parse
 
 CPU = "libvirt_domain_cpu_time_seconds_total"
 VCPU = "libvirt_domain_vcpu_time_seconds_total"
+DELAY = "libvirt_domain_vcpu_delay_seconds_total"
 VCPUS = "libvirt_domain_info_vcpus"
 MAX_VCPUS = "libvirt_domain_info_maximum_vcpus"
 FROM_CGROUP = "enricher_domains_cpu_time_from_cgroup"
@@ -51,9 +52,30 @@ def _cpu(samples: Samples, uuid: str, name: str = CPU, **labels: str) -> float |
     return values[0] if len(values) == 1 else None
 
 
-def _libvirt_cpu_seconds(conn: libvirt.virConnect, dom: libvirt.virDomain) -> float:
-    records = conn.domainListGetStats([dom], libvirt.VIR_DOMAIN_STATS_CPU_TOTAL, 0)
-    return records[0][1]["cpu.time"] / 1e9
+def _libvirt_stats(conn: libvirt.virConnect, dom: libvirt.virDomain) -> dict[str, int]:
+    groups = libvirt.VIR_DOMAIN_STATS_CPU_TOTAL | libvirt.VIR_DOMAIN_STATS_VCPU
+    return conn.domainListGetStats([dom], groups, 0)[0][1]
+
+
+def _bracketed(enricher: EnricherProcess, conn: libvirt.virConnect,
+               doms: dict[str, libvirt.virDomain], rounds: int
+               ) -> Iterator[tuple[dict[str, dict[str, int]], Samples, dict[str, dict[str, int]]]]:
+    """(libvirt's stats before, a scrape, libvirt's stats after), ``rounds`` times."""
+    for _ in range(rounds):
+        before = {u: _libvirt_stats(conn, d) for u, d in doms.items()}
+        time.sleep(1.5)  # at least one collection starts after ``before``
+        samples = parse(enricher.scrape())
+        after = {u: _libvirt_stats(conn, d) for u, d in doms.items()}
+        yield before, samples, after
+
+
+def _within(before: dict[str, int], value: float | None, after: dict[str, int],
+            key: str) -> float:
+    """``value`` (seconds) lies between libvirt's ``key`` (ns) before and after."""
+    assert value is not None, key
+    low, high = before[key] / 1e9, after[key] / 1e9
+    assert low - 1e-6 <= value <= high + 1e-6, (key, low, value, high)
+    return value
 
 
 def test_cgroup_cpu_time_lies_between_two_libvirt_reads(
@@ -64,16 +86,11 @@ def test_cgroup_cpu_time_lies_between_two_libvirt_reads(
     procs.wait_until(lambda: all(_cpu(parse(enricher.scrape()), g.uuid) for g in guests),
                      60, what="CPU time of both guests", details=enricher.log_tail)
     exported: dict[str, list[float]] = {g.uuid: [] for g in guests}
-    for _ in range(7):  # more than two slow rounds
-        before = {u: _libvirt_cpu_seconds(libvirt_conn, d) for u, d in doms.items()}
-        time.sleep(1.5)  # at least one collection starts after ``before``
-        samples = parse(enricher.scrape())
-        after = {u: _libvirt_cpu_seconds(libvirt_conn, d) for u, d in doms.items()}
+    # More than two slow rounds.
+    for before, samples, after in _bracketed(enricher, libvirt_conn, doms, 7):
         assert samples[FROM_CGROUP][0].value >= len(guests), enricher.log_tail()
         for uuid in doms:
-            value = _cpu(samples, uuid)
-            assert value is not None
-            assert before[uuid] - 1e-6 <= value <= after[uuid] + 1e-6, (before, value, after)
+            value = _within(before[uuid], _cpu(samples, uuid), after[uuid], "cpu.time")
             exported[uuid].append(value)
     for uuid, values in exported.items():
         assert values == sorted(values), f"CPU time of {uuid} went back: {values}"
@@ -81,10 +98,6 @@ def test_cgroup_cpu_time_lies_between_two_libvirt_reads(
     log = enricher.log_path.read_text()
     for guest in guests:
         assert f"CPU time of domain {guest.name} comes from libvirt" not in log
-
-
-def _libvirt_vcpu(conn: libvirt.virConnect, dom: libvirt.virDomain) -> dict[str, int]:
-    return conn.domainListGetStats([dom], libvirt.VIR_DOMAIN_STATS_VCPU, 0)[0][1]
 
 
 def test_vcpu_times_from_proc_lie_between_two_libvirt_reads(
@@ -96,21 +109,13 @@ def test_vcpu_times_from_proc_lie_between_two_libvirt_reads(
         lambda: all(_cpu(parse(enricher.scrape()), g.uuid, VCPU, vcpu="0") for g in guests),
         60, what="vCPU time of both guests", details=enricher.log_tail)
     exported: dict[str, list[float]] = {g.uuid: [] for g in guests}
-    for _ in range(5):
-        before = {u: _libvirt_vcpu(libvirt_conn, d) for u, d in doms.items()}
-        time.sleep(1.5)  # at least one collection starts after ``before``
-        samples = parse(enricher.scrape())
-        after = {u: _libvirt_vcpu(libvirt_conn, d) for u, d in doms.items()}
+    for before, samples, after in _bracketed(enricher, libvirt_conn, doms, 5):
         assert samples[FROM_PROC][0].value >= len(guests), enricher.log_tail()
         for uuid in doms:
-            value = _cpu(samples, uuid, VCPU, vcpu="0")
-            assert value is not None
-            low, high = before[uuid]["vcpu.0.time"] / 1e9, after[uuid]["vcpu.0.time"] / 1e9
-            assert low - 1e-6 <= value <= high + 1e-6, (low, value, high)
-            delay = _cpu(samples, uuid, "libvirt_domain_vcpu_delay_seconds_total", vcpu="0")
-            assert delay is not None
-            assert before[uuid]["vcpu.0.delay"] / 1e9 - 1e-6 <= delay \
-                <= after[uuid]["vcpu.0.delay"] / 1e9 + 1e-6
+            value = _within(before[uuid], _cpu(samples, uuid, VCPU, vcpu="0"), after[uuid],
+                            "vcpu.0.time")
+            _within(before[uuid], _cpu(samples, uuid, DELAY, vcpu="0"), after[uuid],
+                    "vcpu.0.delay")
             assert _cpu(samples, uuid, VCPUS) == after[uuid]["vcpu.current"]
             assert _cpu(samples, uuid, MAX_VCPUS) == after[uuid]["vcpu.maximum"]
             exported[uuid].append(value)
