@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 import libvirt
 from prometheus_client.parser import text_string_to_metric_families
@@ -100,34 +99,9 @@ def make_spec(run_id: str, suffix: str, workdir: Path) -> E2EDomain:
 
 def guest_xml(spec: E2EDomain, domain_type: str, devices: str = "",
               error_policy: str = "") -> str:
-    """A 32 MiB guest booting ``spec.disk_path``, without a NIC."""
-    policy = " error_policy=%s" % quoteattr(error_policy) if error_policy else ""
-    return f"""\
-<domain type={quoteattr(domain_type)}>
-  <name>{escape(spec.name)}</name>
-  <uuid>{spec.uuid}</uuid>
-  <metadata>
-{domains.nova_metadata_xml(spec)}
-  </metadata>
-  <memory unit='MiB'>32</memory>
-  <vcpu placement='static'>1</vcpu>
-  <os>
-    <type arch='x86_64'>hvm</type>
-    <boot dev='hd'/>
-  </os>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>restart</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='raw'{policy}/>
-      <source file={quoteattr(str(spec.disk_path))}/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    {devices}
-  </devices>
-</domain>
-"""
+    """A 32 MiB guest booting ``spec.disk_path``, without a NIC or balloon."""
+    return domains.guest_xml(spec, domain_type, memory_mib=32, nic=False, balloon=False,
+                             error_policy=error_policy, devices=devices)
 
 
 def remove_guest(conn: libvirt.virConnect, name: str) -> None:

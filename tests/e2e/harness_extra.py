@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import quoteattr
 
 import libvirt
 from prometheus_client.parser import text_string_to_metric_families
@@ -92,37 +92,9 @@ def make_guest(run_id: str, suffix: str, disk_dir: Path, cpuset: str) -> Guest:
 
 def domain_xml(guest: Guest, domain_type: str) -> str:
     """A 64 MiB, 1 vCPU guest pinned to ``guest.cpuset``, booting its disk."""
-    spec = guest.spec
-    return f"""\
-<domain type={quoteattr(domain_type)}>
-  <name>{escape(spec.name)}</name>
-  <uuid>{spec.uuid}</uuid>
-  <metadata>
-{domains.nova_metadata_xml(spec)}
-  </metadata>
-  <memory unit='MiB'>{domains.MEMORY_MIB}</memory>
-  <vcpu placement='static'>1</vcpu>
-  <cputune>
-    <vcpupin vcpu='0' cpuset={quoteattr(guest.cpuset)}/>
-  </cputune>
-  <os>
-    <type arch='x86_64'>hvm</type>
-    <boot dev='hd'/>
-  </os>
-  <on_poweroff>destroy</on_poweroff>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='raw'/>
-      <source file={quoteattr(str(spec.disk_path))}/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <memballoon model='virtio'>
-      <stats period='2'/>
-    </memballoon>
-  </devices>
-</domain>
-"""
+    return domains.guest_xml(
+        guest.spec, domain_type, nic=False,
+        cputune="<vcpupin vcpu='0' cpuset=%s/>" % quoteattr(guest.cpuset))
 
 
 def boot(conn: libvirt.virConnect, guest: Guest, code: bytes, domain_type: str

@@ -112,8 +112,27 @@ def nova_metadata_xml(spec: E2EDomain) -> str:
     </nova:instance>"""
 
 
-def domain_xml(spec: E2EDomain, domain_type: str) -> str:
-    """Return the libvirt XML of a 64 MiB, 1 vCPU guest that idles in SeaBIOS."""
+def guest_xml(spec: E2EDomain, domain_type: str, *, memory_mib: int = MEMORY_MIB,
+              nic: bool = True, balloon: bool = True, cputune: str = "",
+              error_policy: str = "", devices: str = "") -> str:
+    """The libvirt XML of a 1-vCPU test guest with Nova metadata and one virtio disk.
+
+    It boots ``spec.disk_path`` or, with nothing bootable there, idles in
+    SeaBIOS. ``nic`` adds an ethernet NIC on ``spec.tap``; ``balloon`` a
+    virtio balloon with statistics every 2 s; ``cputune``, the disk's
+    ``error_policy`` and ``devices`` are put in as given.
+    """
+    policy = " error_policy=%s" % quoteattr(error_policy) if error_policy else ""
+    interface = f"""
+    <interface type='ethernet'>
+      <target dev={quoteattr(spec.tap)} managed='yes'/>
+      <model type='virtio'/>
+    </interface>""" if nic else ""
+    memballoon = """
+    <memballoon model='virtio'>
+      <stats period='2'/>
+    </memballoon>""" if balloon else ""
+    tune = f"\n  <cputune>\n    {cputune}\n  </cputune>" if cputune else ""
     return f"""\
 <domain type={quoteattr(domain_type)}>
   <name>{escape(spec.name)}</name>
@@ -121,9 +140,9 @@ def domain_xml(spec: E2EDomain, domain_type: str) -> str:
   <metadata>
 {nova_metadata_xml(spec)}
   </metadata>
-  <memory unit='MiB'>{MEMORY_MIB}</memory>
-  <currentMemory unit='MiB'>{MEMORY_MIB}</currentMemory>
-  <vcpu placement='static'>1</vcpu>
+  <memory unit='MiB'>{memory_mib}</memory>
+  <currentMemory unit='MiB'>{memory_mib}</currentMemory>
+  <vcpu placement='static'>1</vcpu>{tune}
   <os>
     <type arch='x86_64'>hvm</type>
     <boot dev='hd'/>
@@ -134,20 +153,19 @@ def domain_xml(spec: E2EDomain, domain_type: str) -> str:
   <on_crash>destroy</on_crash>
   <devices>
     <disk type='file' device='disk'>
-      <driver name='qemu' type='raw'/>
+      <driver name='qemu' type='raw'{policy}/>
       <source file={quoteattr(str(spec.disk_path))}/>
       <target dev='vda' bus='virtio'/>
-    </disk>
-    <interface type='ethernet'>
-      <target dev={quoteattr(spec.tap)} managed='yes'/>
-      <model type='virtio'/>
-    </interface>
-    <memballoon model='virtio'>
-      <stats period='2'/>
-    </memballoon>
+    </disk>{interface}{memballoon}
+    {devices}
   </devices>
 </domain>
 """
+
+
+def domain_xml(spec: E2EDomain, domain_type: str) -> str:
+    """The shared e2e guest: 64 MiB, a tap NIC, balloon statistics, idling in SeaBIOS."""
+    return guest_xml(spec, domain_type)
 
 
 def boot(conn: libvirt.virConnect, spec: E2EDomain, domain_type: str) -> None:
