@@ -97,14 +97,12 @@ def _remove(conn: libvirt.virConnect, name: str, dom_uuid: str, tap: str | None)
     """Destroy (and undefine) our guest ``name`` if it is still ours, then its tap and log."""
     try:
         dom = conn.lookupByName(name)
-        if dom.UUIDString() == dom_uuid:
-            if dom.isActive():
-                dom.destroy()
-            if dom.isPersistent():
-                dom.undefine()
     except libvirt.libvirtError as exc:
         if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
             raise
+    else:
+        if dom.UUIDString() == dom_uuid:
+            domains.destroy_and_undefine(dom)
     (domains.QEMU_LOG_DIR / f"{name}.log").unlink(missing_ok=True)
     if tap:
         domains.delete_tap(tap)

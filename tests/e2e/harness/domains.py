@@ -223,11 +223,8 @@ def _taps(dom: libvirt.virDomain) -> set[str]:
     }
 
 
-def remove_domain(dom: libvirt.virDomain, *, remove_disk_dirs: bool = False) -> None:
-    """Destroy and undefine ``dom``, then drop its log, taps and (optionally) disk dirs."""
-    disk_dirs = _disk_dirs(dom) if remove_disk_dirs else set()
-    taps = _taps(dom)
-    name = dom.name()
+def destroy_and_undefine(dom: libvirt.virDomain) -> None:
+    """Stop ``dom`` and forget it; a domain that is already gone is fine."""
     try:
         if dom.isActive():
             dom.destroy()
@@ -236,6 +233,14 @@ def remove_domain(dom: libvirt.virDomain, *, remove_disk_dirs: bool = False) -> 
     except libvirt.libvirtError as exc:
         if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
             raise
+
+
+def remove_domain(dom: libvirt.virDomain, *, remove_disk_dirs: bool = False) -> None:
+    """Destroy and undefine ``dom``, then drop its log, taps and (optionally) disk dirs."""
+    disk_dirs = _disk_dirs(dom) if remove_disk_dirs else set()
+    taps = _taps(dom)
+    name = dom.name()
+    destroy_and_undefine(dom)
     LOG.info("removed domain %s", name)
     (QEMU_LOG_DIR / f"{name}.log").unlink(missing_ok=True)
     for tap in taps:
