@@ -23,7 +23,11 @@ Sink = Callable[[DomainEvent, model.Tenancy], None]
 # nova:instance on resize and interface attach/detach (metadata_change), and
 # a redefinition may carry new metadata (defined: updated, renamed, ...).
 REFRESH = frozenset({"metadata_change", "defined"})
-_POLL = 0.5  # longest wait for an event, so stop and reconnects are noticed
+_POLL = 0.5  # longest wait for an event while libvirt is away, to reconnect
+# Longest wait while connected: events, a closed connection and stop() put an
+# item on the queue; this only bounds how long a connection dropped without a
+# close callback goes unnoticed when nothing collects.
+_IDLE = 5.0
 
 
 class Dispatcher:
@@ -38,7 +42,7 @@ class Dispatcher:
 
     def __init__(self, events: queue.Queue, resolver: Resolver, sinks: Sequence[Sink],
                  errors: ErrorCounts, stop_delay: float = 0.0,
-                 keep_connected: Callable[[], None] | None = None,
+                 keep_connected: Callable[[], bool] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._events = events
         self._resolver = resolver
@@ -51,6 +55,7 @@ class Dispatcher:
         self._held: dict[str, tuple[float, DomainEvent]] = {}
         self._worker = QueueWorker("event-dispatch", events, self._run)
         self._stop = self._worker.stopping
+        self._connected = True  # what keep_connected last said
         self.dispatched = 0
         self.reboots = 0  # stops dropped because the domain started again in time
 
@@ -86,14 +91,18 @@ class Dispatcher:
         self.dispatch_pending(flush=True)
 
     def _wait(self) -> float:
-        """Seconds until the next held stop is due, at most _POLL."""
+        """Seconds until the next held stop is due, at most _IDLE (_POLL while
+        libvirt is away)."""
+        poll = _IDLE if self._connected else _POLL
         with self._lock:
             if not self._held:
-                return _POLL
+                return poll
             due = min(d for d, _ in self._held.values())
-        return max(0.0, min(_POLL, due - self._clock()))
+        return max(0.0, min(poll, due - self._clock()))
 
     def _run(self) -> None:
+        if self._keep_connected is not None:
+            self._connected = self._keep_connected()
         while not self._stop.is_set():
             try:
                 item = self._events.get(timeout=self._wait())
@@ -104,7 +113,7 @@ class Dispatcher:
                     self._handle(item)
                     self._release(False)
                 if self._keep_connected is not None:
-                    self._keep_connected()
+                    self._connected = self._keep_connected()
             except Exception:  # the thread outlives any one bad event; logged
                 self._errors.add("events", "unexpected")
                 LOG.exception("Unexpected error while dispatching %r", item)

@@ -80,11 +80,11 @@ class EventMonitor:
         """Connection close hook (event loop thread): wake the dispatcher."""
         self.subscription.put(ConnectionClosed(reason))
 
-    def _keep_connected(self) -> None:
+    def _keep_connected(self) -> bool:
         """Reopen a lost connection (with the connection's back-off) so that
-        events resume even when nothing collects."""
+        events resume even when nothing collects; whether it is open now."""
         if self._connection.connected:
-            return
+            return True
         try:
             self._connection.get()
         except exceptions.LibvirtUnavailable as exc:
@@ -94,6 +94,7 @@ class EventMonitor:
             if not is_disconnection(exc):
                 raise
             self._connection.drop(str(exc))
+        return self._connection.connected
 
     def stats(self) -> dict[str, float]:
         """Self-metric values by family name."""

@@ -121,13 +121,25 @@ class _Server(http.server.ThreadingHTTPServer):
         self.app = app
 
 
+_WILDCARD = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
 class MetricsServer:
-    """Serves a MetricsApp in a background thread."""
+    """Serves a MetricsApp in a background thread.
+
+    The thread sleeps in ``select()`` until a scraper connects (no periodic
+    wake-ups, unlike ``serve_forever``'s half-second poll); ``stop()`` wakes
+    it with a connection of its own.
+    """
 
     def __init__(self, host: str, port: int, app: MetricsApp) -> None:
         self._server = _Server(host, port, app)
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="http", daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="http", daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stopping.is_set():
+            self._server.handle_request()  # blocks: self._server.timeout is None
 
     @property
     def port(self) -> int:
@@ -139,5 +151,14 @@ class MetricsServer:
                  self._server.server_address[0], self.port)
 
     def stop(self) -> None:
-        self._server.shutdown()
+        self._stopping.set()
+        if self._thread.is_alive():
+            host = self._server.server_address[0]
+            try:
+                with socket.create_connection((_WILDCARD.get(host, host), self.port),
+                                              timeout=1.0):
+                    pass
+            except OSError as exc:
+                LOG.debug("Could not wake the metrics server to stop it: %s", exc)
+            self._thread.join(timeout=5.0)
         self._server.server_close()
