@@ -10,6 +10,7 @@ from typing import Any
 
 import libvirt
 
+from enricher.libvirt import block_stats_call
 from enricher.libvirt.host_cpu import HostCpuTime
 from tests.perf import cpu, report
 
@@ -80,6 +81,9 @@ def per_domain_paths(doms: Sequence[libvirt.virDomain], pid_dir: Path | None
         ("blockStats per domain", lambda: [{"block": d.blockStats("vda")} for d in doms]),
         ("blockStatsFlags per domain",
          lambda: [d.blockStatsFlags("vda", 0) for d in doms])]
+    if block_stats_call.available():
+        out.append(("one-call blockStatsFlags per domain",
+                    lambda: [block_stats_call.block_stats(d, "vda") for d in doms]))
     if pid_dir is not None:
         cgroup = HostCpuTime(pid_dir, vcpus=False)
         out.append(("cgroup CPU time read",

@@ -272,3 +272,55 @@ def test_shut_off_domains_get_their_vcpu_counts_from_libvirt(tmp_path) -> None:
     scalars = [reader.collect(conn).samples[0].scalars for _ in range(3)]
     assert [s["vcpu.maximum"] for s in scalars] == [2, 2, 2]
     assert conn.listed == [(["u-1"], libvirt.VIR_DOMAIN_STATS_VCPU)] * 2
+
+
+def test_block_group_only_with_the_slow_ones_when_disk_counters_refresh_between() -> None:
+    import libvirt
+
+    from enricher.libvirt.disk_counters import DiskCounters
+    from enricher.libvirt.stats import StatsReader
+
+    class Conn(_Conn):
+        def getAllDomainStats(self, flags: int, _call_flags: int):  # noqa: N802
+            records = super().getAllDomainStats(flags, _call_flags)
+            if flags & libvirt.VIR_DOMAIN_STATS_BLOCK:
+                records[0][1].update({"block.count": 1, "block.0.name": "vda",
+                                      "block.0.rd.reqs": self.cpu, "block.0.capacity": 7})
+            return records
+
+    conn = Conn()
+    calls = []
+
+    def call(dom, disk):
+        calls.append((dom.UUIDString(), disk))
+        return {"rd_operations": 100 + conn.cpu}
+
+    disks = DiskCounters(call)
+    reader = StatsReader(["state", "cpu", "block"], slow_every=3, disk_counters=disks)
+    seen = [reader.collect(conn).samples[0].blocks[0].values for _ in range(4)]
+    reader.stop()
+    block = libvirt.VIR_DOMAIN_STATS_BLOCK
+    assert [bool(f & block) for f in conn.asked] == [True, False, False, True]
+    assert [v["rd.reqs"] for v in seen] == [1, 102, 103, 4]
+    assert [v["capacity"] for v in seen] == [7, 7, 7, 7]
+    assert calls == [("u-1", "vda")] * 2
+
+
+def test_block_among_the_slow_groups_turns_the_refresh_off() -> None:
+    import libvirt
+
+    from enricher.libvirt.disk_counters import DiskCounters
+    from enricher.libvirt.stats import StatsReader
+
+    def call(dom, disk):
+        raise AssertionError("no per-domain call when block is a slow group")
+
+    conn = _Conn()
+    reader = StatsReader(["state", "block"], slow_groups=["block"], slow_every=2,
+                         disk_counters=DiskCounters(call))
+    assert reader.disk_counters is None
+    for _ in range(3):
+        reader.collect(conn)
+    reader.stop()
+    block = libvirt.VIR_DOMAIN_STATS_BLOCK
+    assert [bool(f & block) for f in conn.asked] == [True, False, True]
