@@ -97,7 +97,8 @@ def test_real_smoke() -> None:
     groups = table(tables, "bulk stats call")
     assert_numeric(groups)
     assert {"state", "block", "enricher-default", "blockStatsFlags_per_domain",
-            "one-call_blockStatsFlags_per_domain", "cgroup_CPU_time_read"} <= {r["group"] for r in groups}
+            "one-call_blockStatsFlags_per_domain", "cgroup_CPU_time_read"
+            } <= {r["group"] for r in groups}
 
 
 def test_testdriver_smoke() -> None:
