@@ -178,6 +178,5 @@ class Sampler:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self._reader.stop()
         if self._extra is not None:
             self._extra.stop()

@@ -16,15 +16,12 @@ from oslo_config import cfg
 from enricher import malloc, service
 from enricher.backoff import Backoff
 from enricher.events.monitor import EventMonitor
-from enricher.exporters.disk_metrics import DiskCountersCollector
 from enricher.exporters.http import MetricsApp, MetricsServer
 from enricher.extra import catalog as extra_catalog
 from enricher.extra.runner import ExtraRunner
 from enricher.health import ErrorCounts
-from enricher.libvirt import block_stats_call
 from enricher.libvirt import events as libvirt_events
 from enricher.libvirt.connection import Connection
-from enricher.libvirt.disk_counters import DiskCounters
 from enricher.libvirt.host_cpu import HostCpuTime
 from enricher.libvirt.stats import StatsReader
 from enricher.sampler import Sampler
@@ -51,37 +48,17 @@ def nova_fallback(conf: cfg.ConfigOpts, errors: ErrorCounts) -> NovaFallback | N
                         backoff=Backoff(1.0, float(conf.nova.backoff_max)))
 
 
-def local_qemu(conf: cfg.ConfigOpts) -> bool:
-    """True if the libvirt connection is to this host's QEMU driver."""
-    uri = urllib.parse.urlsplit(conf.libvirt.connection_uri)
-    return uri.scheme in ("qemu", "qemu+unix") and not uri.netloc
-
-
 def host_cpu(conf: cfg.ConfigOpts) -> HostCpuTime | None:
     """The host-side CPU and vCPU time reader, for a local QEMU connection when enabled."""
     cpu, vcpus = conf.libvirt.cpu_time_from_cgroup, conf.libvirt.vcpu_times_from_proc
     if not (cpu or vcpus):
         return None
-    if not local_qemu(conf):
+    uri = urllib.parse.urlsplit(conf.libvirt.connection_uri)
+    if uri.scheme not in ("qemu", "qemu+unix") or uri.netloc:
         LOG.info("CPU and vCPU times come from libvirt's cpu and vcpu stats groups: "
                  "%s is not a local QEMU connection", conf.libvirt.connection_uri)
         return None
     return HostCpuTime(Path(conf.libvirt.qemu_pid_dir), cpu=cpu, vcpus=vcpus)
-
-
-def disk_counters(conf: cfg.ConfigOpts) -> DiskCounters | None:
-    """The between-slow-collections disk counter refresher, when enabled and possible."""
-    if not conf.libvirt.disk_counters_per_domain:
-        return None
-    if not local_qemu(conf):
-        LOG.info("Disk counters come from the block stats group on every collection: "
-                 "%s is not a local QEMU connection", conf.libvirt.connection_uri)
-        return None
-    if not block_stats_call.available():
-        LOG.warning("Disk counters come from the block stats group on every collection: "
-                    "virDomainBlockStatsFlags cannot be called directly here")
-        return None
-    return DiskCounters()
 
 
 class Service:
@@ -103,7 +80,7 @@ class Service:
         self.resolver.fallback = self.nova
         reader = StatsReader(groups, slow_groups=conf.libvirt.slow_stats_groups,
                              slow_every=conf.libvirt.slow_stats_every,
-                             host_cpu=host_cpu(conf), disk_counters=disk_counters(conf))
+                             host_cpu=host_cpu(conf))
         self.sampler = Sampler(self.connection, reader, self.resolver,
                                self.errors, interval=conf.interval, extra=self.extra)
         self.events = (EventMonitor(conf, self.connection, self.resolver, self.errors,
@@ -114,8 +91,6 @@ class Service:
         self.connection.on_close.append(lambda _reason: self.sampler.wake())
         self.connection.on_reconnect.append(lambda _conn: self.sampler.wake())
         own = [self.events.collector] if self.events else []
-        if reader.disk_counters is not None:
-            own.append(DiskCountersCollector(reader.disk_counters))
         if self.nova is not None:
             from enricher.exporters.nova_metrics import NovaCollector
             own.append(NovaCollector(self.nova))

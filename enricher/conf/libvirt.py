@@ -92,23 +92,6 @@ OPTS = [
                      "* qemu_pid_dir\n"
                      "* cpu_time_from_cgroup\n"
                      "* slow_stats_groups"),
-    cfg.BoolOpt("disk_counters_per_domain",
-                default=True,
-                help="Ask for the block stats group only with the slow groups "
-                     "and keep disk I/O counters fresh on every collection "
-                     "in between: a single-disk domain's with one "
-                     "virDomainBlockStatsFlags call (one QMP round trip into "
-                     "its QEMU), the others' with the block group for just "
-                     "them. The block group costs two round trips per domain "
-                     "(I/O counters, then capacity and allocation); capacity, "
-                     "allocation and physical size are then as fresh as the "
-                     "slow groups. A domain whose call fails or takes over "
-                     "2 s gets the block group until it is started again "
-                     "(logged). Needs a local qemu:// connection; ignored "
-                     "when block is among slow_stats_groups.\n\n"
-                     "Related options:\n\n"
-                     "* slow_stats_groups\n"
-                     "* slow_stats_every"),
     cfg.StrOpt("qemu_pid_dir",
                default="/run/libvirt/qemu",
                help="Directory of libvirt's QEMU pid files (<domain name>.pid), "

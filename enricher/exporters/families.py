@@ -195,12 +195,6 @@ SELF = (
      "Running domains in the last collection whose vCPU times were read from their "
      "QEMU threads in /proc ([libvirt] vcpu_times_from_proc); the others' came from "
      "libvirt's vcpu stats group."),
-    ("enricher_disk_counter_refreshes_total", COUNTER,
-     "Running domains whose disk I/O counters were refreshed between slow "
-     "collections ([libvirt] disk_counters_per_domain), by path: per_domain (one "
-     "virDomainBlockStatsFlags call), bulk (the block group for that domain), "
-     "failed and late (the call erred or missed its deadline; the domain moves "
-     "to the bulk path)."),
     ("enricher_errors_total", COUNTER, "Errors by source and kind."),
     ("enricher_event_queue_length", GAUGE,
      "Domain events received from libvirt and not yet dispatched."),

@@ -10,7 +10,6 @@ from types import MappingProxyType
 from typing import Any
 
 from enricher.libvirt.connection import is_disconnection, libvirt
-from enricher.libvirt.disk_counters import DiskCounters
 from enricher.libvirt.host_cpu import HostCpuTime
 
 LOG = logging.getLogger(__name__)
@@ -163,24 +162,12 @@ class StatsReader:
     there get the group from libvirt in a second call for just them: ``cpu``
     every time, ``vcpu`` (also for shut-off domains, which cost libvirt no
     QMP) on the same schedule as the bulk call would have asked for it.
-
-    With ``disk_counters`` (and ``block`` not among ``slow_groups``), the
-    ``block`` group joins the slow ones and running domains' disk I/O
-    counters are refreshed in between by the cheapest path (see
-    :mod:`enricher.libvirt.disk_counters`); capacity and allocation are
-    carried over.
     """
 
     def __init__(self, groups: Iterable[str] = DEFAULT_GROUPS, nowait: bool = True,
                  slow_groups: Iterable[str] = (), slow_every: int = 1,
-                 host_cpu: HostCpuTime | None = None,
-                 disk_counters: DiskCounters | None = None) -> None:
+                 host_cpu: HostCpuTime | None = None) -> None:
         self._groups = tuple(groups)
-        slow_set = set(slow_groups)
-        self._disks = (disk_counters if "block" in self._groups and "block" not in slow_set
-                       else None)
-        if self._disks is not None:
-            slow_set.add("block")
         self._host = host_cpu
         self._host_groups = frozenset(
             g for g, wanted in (("cpu", host_cpu is not None and host_cpu.cpu),
@@ -188,6 +175,7 @@ class StatsReader:
             if wanted and g in self._groups)
         if not self._host_groups:
             self._host = None
+        slow_set = set(slow_groups)
         bulk = tuple(g for g in self._groups if g not in self._host_groups)
         slow = tuple(g for g in bulk if g in slow_set and g != "state")
         self._vcpu_slow = "vcpu" in slow_set
@@ -321,24 +309,12 @@ class StatsReader:
             return {}
         return {dom.UUIDString(): raw for dom, raw in records}
 
-    @property
-    def disk_counters(self) -> DiskCounters | None:
-        """The between-slow-collections disk counter refresher, if in use."""
-        return self._disks
-
-    def stop(self) -> None:
-        """Release the disk counter refresher's threads."""
-        if self._disks is not None:
-            self._disks.stop()
-
     def collect(self, conn: Any) -> Collection:
         """One bulk call; records that cannot be turned into samples are counted."""
         start = time.monotonic()
         slow = self._count % self._slow_every == 0
         self._count += 1
         records = self._carry(self._records(conn, slow), slow)
-        if self._disks is not None and not slow:
-            records = self._disks.refresh(conn, records, self._call_flags)
         from_cgroup = from_proc = 0
         if self._host is not None:
             records, from_cgroup, from_proc = self._host_times(conn, records, slow)

@@ -53,10 +53,6 @@ WRITER = bytes.fromhex(
     "16277cbe287cb80043cd138306307c40"
     "8316327c00ebe8001000400000000010"
     "0100000000000000")
-# The same loop reading (INT 13h AH=42h) the same 64 sectors for ever: the
-# add/adc that move the LBA on are NOPs, so the layout stays the same.
-READER = (WRITER.replace(bytes.fromhex("b80043"), bytes.fromhex("b80042"))
-          .replace(bytes.fromhex("8306307c408316327c00"), bytes(b"\x90" * 10)))
 
 
 def boot_sector(code: bytes) -> bytes:

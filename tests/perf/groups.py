@@ -10,9 +10,8 @@ from typing import Any
 
 import libvirt
 
-from enricher.libvirt import block_stats_call, disk_counters
 from enricher.libvirt.host_cpu import HostCpuTime
-from tests.perf import cpu, report
+from tests.perf import block_stats_call, cpu, report
 
 # Name -> VIR_DOMAIN_STATS_* constant; ones this libvirt-python lacks are skipped.
 GROUPS = (
@@ -73,9 +72,10 @@ def per_domain_paths(doms: Sequence[libvirt.virDomain], pid_dir: Path | None
     threads is what the enricher does instead of the cpu and vcpu groups
     ([libvirt] cpu_time_from_cgroup, vcpu_times_from_proc). The per-domain
     block calls are measured to show why it keeps the block group:
-    virDomainBlockStats has no times or flush counters, and libvirt-python's
+    virDomainBlockStats has no times or flush counters, libvirt-python's
     blockStatsFlags makes two calls (and two QMP round trips) per disk, one to
-    count the fields.
+    count the fields, and even one call per disk (the ctypes probe) costs the
+    calling process and libvirtd one RPC per guest.
     """
     out: list[tuple[str, Callable[[], Any]]] = [
         ("blockStats per domain", lambda: [{"block": d.blockStats("vda")} for d in doms]),
@@ -92,25 +92,6 @@ def per_domain_paths(doms: Sequence[libvirt.virDomain], pid_dir: Path | None
         out.append(("/proc vCPU times read",
                     lambda: [threads.read(d.UUIDString(), d.name(), d.ID()).vcpus
                              for d in doms]))
-    return out
-
-
-def disk_refresh_paths(conn: libvirt.virConnect, doms: Sequence[libvirt.virDomain]
-                       ) -> list[tuple[str, Callable[[], Any]]]:
-    """The enricher's disk counter refresh as it runs between slow collections.
-
-    Every guest has one disk, vda, so every guest takes the one-call path;
-    with one worker and with the enricher's four, to show what the thread
-    pool costs the calling process.
-    """
-    if not block_stats_call.available():
-        return []
-    records = [(d, {"block.count": 1, "block.0.name": "vda"}) for d in doms]
-    out = []
-    for workers in (1, disk_counters.WORKERS):
-        refresher = disk_counters.DiskCounters(workers=workers)
-        out.append((f"disk counter refresh, {workers} worker(s)",
-                    lambda r=refresher: [raw for _d, raw in r.refresh(conn, records, NOWAIT)]))
     return out
 
 
@@ -139,7 +120,6 @@ def measure(conn: libvirt.virConnect, doms: Sequence[libvirt.virDomain],
         (label, lambda s=stats: conn.domainListGetStats(list(doms), s, NOWAIT))
         for label, stats in variants()]
     todo += per_domain_paths(doms, pid_dir)
-    todo += disk_refresh_paths(conn, doms)
     costs = {label: GroupCost(label) for label, _ in todo}
     for _ in range(reps):
         for label, call in todo:

@@ -31,7 +31,6 @@ from tests.perf import (
 )
 from tests.perf.windows import (
     ENRICHER,
-    ENRICHER_BLOCK_GROUP,
     ENRICHER_LIBVIRT_CPU,
     GO,
     IDLE,
@@ -65,9 +64,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also run the enricher with [libvirt] cpu_time_from_cgroup and "
                              "vcpu_times_from_proc = false in every round (condition "
                              "enricher-libvirt-cpu)")
-    parser.add_argument("--ab-disk-counters", action="store_true",
-                        help="also run the enricher with [libvirt] disk_counters_per_domain = "
-                             "false in every round (condition enricher-block-group)")
     parser.add_argument("--no-go-nova-metadata", action="store_true",
                         help="run the Go exporter without --libvirt.export-nova-metadata")
     parser.add_argument("--group-calls", type=int, default=5,
@@ -108,9 +104,7 @@ def _foreign(conn: libvirt.virConnect, ours: set[str]) -> int:
 
 def run_rounds(args: argparse.Namespace, bench: vms.BenchVMs, config: WindowConfig,
                conn: libvirt.virConnect) -> list[Window]:
-    conditions = ((ENRICHER,)
-                  + ((ENRICHER_LIBVIRT_CPU,) if args.ab_host_cpu else ())
-                  + ((ENRICHER_BLOCK_GROUP,) if args.ab_disk_counters else ()) + (GO,))
+    conditions = (ENRICHER, ENRICHER_LIBVIRT_CPU, GO) if args.ab_host_cpu else (ENRICHER, GO)
     plan = Plan(tuple(int(s) for s in args.scrapers.split(",")), conditions)
     ours = {s.uuid for s in bench.specs}
     done = []

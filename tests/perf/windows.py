@@ -15,17 +15,10 @@ from tests.perf import cpu, goexporter, scrape, targets
 LOG = logging.getLogger(__name__)
 
 IDLE, ENRICHER, GO = "idle", "enricher", "go"
-# Variants of the enricher for in-run A/Bs: CPU and vCPU times from libvirt's
-# stats groups, and disk counters from the block group on every collection.
+# The enricher with [libvirt] cpu_time_from_cgroup and vcpu_times_from_proc = false
+# (CPU and vCPU times from libvirt's stats groups), for an in-run A/B.
 ENRICHER_LIBVIRT_CPU = "enricher-libvirt-cpu"
-ENRICHER_BLOCK_GROUP = "enricher-block-group"
-# Condition -> the [libvirt] options it sets on top of the enricher as shipped.
-ENRICHER_OPTIONS = {
-    ENRICHER: "",
-    ENRICHER_LIBVIRT_CPU: "cpu_time_from_cgroup = false\nvcpu_times_from_proc = false\n",
-    ENRICHER_BLOCK_GROUP: "disk_counters_per_domain = false\n",
-}
-ENRICHERS = tuple(ENRICHER_OPTIONS)
+ENRICHERS = (ENRICHER, ENRICHER_LIBVIRT_CPU)
 # Every process libvirt runs for the host: the monolithic daemon or the modular ones.
 DAEMONS = ("libvirtd", "virtqemud", "virtlogd", "virtproxyd")
 ROLES = ("exporter", "libvirtd", "qemu", "qemu_vcpu")
@@ -76,9 +69,10 @@ class Window:
 @contextlib.contextmanager
 def launch(condition: str, config: WindowConfig) -> Iterator[targets.Target]:
     if condition in ENRICHERS:
+        host = condition == ENRICHER
+        options = f"cpu_time_from_cgroup = {host}\nvcpu_times_from_proc = {host}\n"
         with targets.enricher(config.workdir, config.uri, config.interval,
-                              config.stats_groups,
-                              config.enricher_extra + ENRICHER_OPTIONS[condition]
+                              config.stats_groups, config.enricher_extra + options
                               ) as target:
             yield target
     else:

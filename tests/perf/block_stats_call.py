@@ -1,4 +1,4 @@
-"""virDomainBlockStatsFlags in one call, through libvirt's C library.
+"""virDomainBlockStatsFlags in one call, through libvirt's C library (a bench probe).
 
 libvirt-python's ``virDomain.blockStatsFlags`` calls the C function twice
 per disk: once with no buffer to learn how many fields there are, then to
@@ -12,6 +12,12 @@ It calls the same ``libvirt.so.0`` that libvirt-python has loaded, on the
 domain handle libvirt-python exposes for this purpose
 (``virDomain.c_pointer()``); failures raise ``libvirt.libvirtError`` built
 from the calling thread's libvirt error, as libvirt-python's own would.
+
+The enricher used it for a while to refresh single-disk guests' counters
+between slow collections (1b7734a) and dropped it: at 40 guests the QEMU
+time it saved was matched by the 40 extra RPCs' cost in the calling process
+(see doc/source/performance.rst). The benchmark keeps it to measure what one
+call costs.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import ctypes
 import logging
 from typing import Any
 
-from enricher.libvirt.connection import libvirt
+import libvirt
 
 LOG = logging.getLogger(__name__)
 
@@ -47,15 +53,14 @@ _MEMBERS = {1: "i", 2: "ui", 3: "l", 4: "ul", 5: "d", 6: "b", 7: "s"}
 
 def _load() -> Any:
     """libvirt's C library with the two functions typed, or None if unavailable."""
-    if libvirt is None or not hasattr(libvirt.virDomain, "c_pointer"):
+    if not hasattr(libvirt.virDomain, "c_pointer"):
         return None
     try:
         lib = ctypes.CDLL("libvirt.so.0")
         call = lib.virDomainBlockStatsFlags
         clear = lib.virTypedParamsClear
     except (OSError, AttributeError) as exc:
-        LOG.info("libvirt.so.0 cannot be called directly (%s): single-disk guests' "
-                 "disk counters come from the block stats group", exc)
+        LOG.info("libvirt.so.0 cannot be called directly: %s", exc)
         return None
     call.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(_TypedParameter),
                      ctypes.POINTER(ctypes.c_int), ctypes.c_uint]

@@ -1,10 +1,10 @@
-"""The one-call virDomainBlockStatsFlags binding, against libvirt's test driver.
+"""The bench's one-call virDomainBlockStatsFlags probe, against libvirt's test driver.
 
 The test driver has no block statistics, so what runs here is the failure
 path: libvirt's error reaches Python as a libvirtError carrying libvirt's
 code, also from a worker thread (the error is thread-local in libvirt). The
-values path needs QEMU: tests/e2e/test_disk_counters.py compares it with
-libvirt-python's own blockStatsFlags on a real guest.
+values path needs QEMU: the benchmark smoke test calls it on real guests
+(its one-call_blockStatsFlags_per_domain row).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import ctypes
 import libvirt
 import pytest
 
-from enricher.libvirt import block_stats_call
+from tests.perf import block_stats_call
 
 
 @pytest.fixture
