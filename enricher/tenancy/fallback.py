@@ -99,11 +99,18 @@ class NovaFallback:
 
     def due(self) -> bool:
         """Whether a look-up may run now (pending misses, rate limit, back-off)."""
+        return self.due_in() == 0.0
+
+    def due_in(self) -> float | None:
+        """Seconds until a look-up may run: 0 now, None while nothing is pending."""
         now = self._clock()
         with self._lock:
-            if not self._wanted or now < self._retry_at:
-                return False
-            return self._last_lookup is None or now - self._last_lookup >= self._min_interval
+            if not self._wanted:
+                return None
+            at = self._retry_at
+            if self._last_lookup is not None:
+                at = max(at, self._last_lookup + self._min_interval)
+            return max(0.0, at - now)
 
     def refresh(self) -> bool:
         """One host-wide look-up for the pending misses; False if it failed."""
@@ -151,17 +158,19 @@ class NovaFallback:
             self._known.pop(uuid, None)
 
     def _run(self) -> None:
+        """Sleep until misses are queued and a look-up is allowed, then look up."""
         while not self._stop.is_set():
-            self._wake.wait(timeout=1.0)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            if self.due():
-                try:
-                    self.refresh()
-                except Exception:  # the worker must survive any bug
-                    self._errors.add("nova", "unexpected")
-                    LOG.exception("Unexpected error in the Nova fallback worker")
+            delay = self.due_in()
+            if delay != 0.0:
+                # None: nothing pending, so sleep until complete() or stop() wakes us.
+                self._wake.wait(timeout=delay)
+                self._wake.clear()
+                continue
+            try:
+                self.refresh()
+            except Exception:  # the worker must survive any bug
+                self._errors.add("nova", "unexpected")
+                LOG.exception("Unexpected error in the Nova fallback worker")
 
     def stop(self) -> None:
         self._stop.set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 import time
@@ -65,3 +66,73 @@ def test_dispatcher_waits_for_events_while_connected_and_polls_while_not() -> No
     # At start, then once when stop() woke it: no half-second polls in between.
     assert len(checks_connected) <= 2
     assert len(checks_away) >= 3  # at start, then a reconnect attempt every half second
+
+
+class _Nova:
+    """A host-wide look-up that fails while ``down`` and records when it ran."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.calls: list[float] = []
+
+    def lookup_host(self) -> dict:
+        from enricher.exceptions import NovaLookupFailed
+
+        self.calls.append(time.monotonic())
+        if self.down:
+            raise NovaLookupFailed("simulated outage")
+        return {}
+
+
+def _fallback(source: _Nova, refresh_min_interval: float = 0.0):
+    from enricher.backoff import Backoff
+    from enricher.tenancy.fallback import NovaFallback
+
+    fallback = NovaFallback(source, ErrorCounts(), cache_ttl=0, negative_ttl=0,
+                            refresh_min_interval=refresh_min_interval,
+                            backoff=Backoff(0.3, 0.3, jitter=0))
+    checks: list[int] = []  # each time the worker looks at whether a look-up is due
+    for name in ("due", "due_in"):
+        method = getattr(fallback, name)
+        setattr(fallback, name, lambda m=method: (checks.append(1), m())[1])
+    return fallback, checks
+
+
+def test_nova_worker_sleeps_until_a_miss_and_looks_up_at_once() -> None:
+    source = _Nova()
+    fallback, checks = _fallback(source)
+    time.sleep(2.5)
+    assert source.calls == [] and len(checks) <= 1  # once at start, no one-second polls
+    asked = time.monotonic()
+    fallback.complete({"u-1": ("instance-1", None)})
+    deadline = asked + 2.0
+    while not source.calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert source.calls and source.calls[0] - asked < 0.2
+    started = time.monotonic()
+    fallback.stop()
+    assert time.monotonic() - started < 1.0
+
+
+def test_nova_worker_retries_on_the_back_off_not_on_a_poll() -> None:
+    source = _Nova()
+    source.down = True
+    fallback, _checks = _fallback(source)
+    fallback.complete({"u-1": ("instance-1", None)})
+    time.sleep(1.15)
+    fallback.stop()
+    gaps = [b - a for a, b in itertools.pairwise(source.calls)]
+    assert len(source.calls) >= 3, source.calls  # 0, 0.3, 0.6, 0.9 s: not once a second
+    assert all(0.25 <= gap < 0.6 for gap in gaps), gaps
+
+
+def test_nova_worker_waits_out_the_rate_limit() -> None:
+    source = _Nova()
+    fallback, _checks = _fallback(source, refresh_min_interval=0.5)
+    fallback.complete({"u-1": ("instance-1", None)})
+    time.sleep(0.1)
+    fallback.complete({"u-2": ("instance-2", None)})  # queued inside the rate limit
+    time.sleep(0.8)
+    fallback.stop()
+    assert len(source.calls) == 2, source.calls
+    assert 0.45 <= source.calls[1] - source.calls[0] < 0.8
