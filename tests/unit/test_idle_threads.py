@@ -123,7 +123,7 @@ def test_nova_worker_retries_on_the_back_off_not_on_a_poll() -> None:
     fallback.stop()
     gaps = [b - a for a, b in itertools.pairwise(source.calls)]
     assert len(source.calls) >= 3, source.calls  # 0, 0.3, 0.6, 0.9 s: not once a second
-    assert all(0.25 <= gap < 0.6 for gap in gaps), gaps
+    assert all(0.25 <= gap < 0.9 for gap in gaps), gaps  # the old loop: 1 s
 
 
 def test_nova_worker_waits_out_the_rate_limit() -> None:
@@ -135,4 +135,4 @@ def test_nova_worker_waits_out_the_rate_limit() -> None:
     time.sleep(0.8)
     fallback.stop()
     assert len(source.calls) == 2, source.calls
-    assert 0.45 <= source.calls[1] - source.calls[0] < 0.8
+    assert 0.45 <= source.calls[1] - source.calls[0] < 0.8  # inside the 0.8 s sleep
