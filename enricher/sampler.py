@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from enricher import exceptions
+from enricher import exceptions, health
 from enricher.extra.runner import ExtraResult, ExtraRunner
 from enricher.health import ErrorCounts
 from enricher.libvirt.connection import Connection, is_disconnection, libvirt
@@ -143,8 +143,8 @@ class Sampler:
         """Start the background loop when an interval is configured."""
         if self.interval <= 0 or self._thread is not None:
             return
-        self._thread = threading.Thread(target=self._run, name="sampler", daemon=True)
-        self._thread.start()
+        self._thread = health.supervised("sampler", self._run, self._stop,
+                                         self._errors.threads)
 
     def wake(self) -> None:
         """Ask for an early collection (a domain changed); bursts are merged."""

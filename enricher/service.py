@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 import sys
+import threading
 from collections.abc import Sequence
 
 from oslo_config import cfg
@@ -26,20 +28,43 @@ def _location(conf: cfg.ConfigOpts, name: str, group: str) -> str:
     return " in %s" % detail if detail else ""
 
 
+def _number_problem(value: object) -> str | None:
+    """Why a numeric option value cannot be used, or None.
+
+    oslo.config's FloatOpt accepts ``inf`` and ``nan`` (``nan`` passes every
+    min/max check), and an integer beyond ``threading.TIMEOUT_MAX`` makes the
+    first ``Event.wait()`` on it raise OverflowError in a background thread.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return "%s is not a finite number" % value
+    if abs(value) > threading.TIMEOUT_MAX:
+        return "%s is too large (at most %d)" % (value, threading.TIMEOUT_MAX)
+    return None
+
+
 def _validate(conf: cfg.ConfigOpts) -> None:
     """Read every option once so that bad values fail now, not mid-run."""
     for group, options in opts.list_opts():
         section = conf if group == "DEFAULT" else conf[group]
         for opt in options:
             try:
-                getattr(section, opt.dest)
+                value = getattr(section, opt.dest)
             except cfg.NoSuchOptError:
                 continue  # auth plugin options: validated when the plugin loads
             except (cfg.ConfigFileValueError, ValueError) as exc:
                 reason = str(exc).split(" is not valid: ", 1)[-1]
-                where = _location(conf, opt.dest, group)
-                raise ConfigError("invalid value for option [%s] %s%s: %s"
-                                  % (group, opt.name, where, reason)) from exc
+                raise _invalid(conf, group, opt, reason) from exc
+            problem = _number_problem(value)
+            if problem is not None:
+                raise _invalid(conf, group, opt, problem)
+
+
+def _invalid(conf: cfg.ConfigOpts, group: str, opt: cfg.Opt, reason: str) -> ConfigError:
+    where = _location(conf, opt.dest, group)
+    return ConfigError("invalid value for option [%s] %s%s: %s"
+                       % (group, opt.name, where, reason))
 
 
 def prepare(argv: Sequence[str] | None = None,
@@ -58,6 +83,9 @@ def prepare(argv: Sequence[str] | None = None,
                           ) from exc
     except cfg.Error as exc:
         raise ConfigError(str(exc).splitlines()[0]) from exc
+    except OSError as exc:  # a directory, or a file we may not read
+        raise ConfigError("cannot read config file %s: %s"
+                          % (exc.filename, exc.strerror)) from exc
     _validate(conf)
     return conf
 

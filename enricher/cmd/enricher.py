@@ -1,8 +1,9 @@
-"""Console script ``enricher``: wire the parts, serve /metrics, stop on SIGTERM."""
+"""Console script ``enricher``: wire the parts, serve /metrics, stop on SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import sys
@@ -10,13 +11,18 @@ import threading
 import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from oslo_config import cfg
 
-from enricher import malloc, service
+from enricher import malloc, rlimit, service
 from enricher.backoff import Backoff
 from enricher.events.monitor import EventMonitor
-from enricher.exporters.http import MetricsApp, MetricsServer
+from enricher.exporters import endpoints
+from enricher.exporters.endpoints import HealthInputs
+from enricher.exporters.http import MetricsApp
+from enricher.exporters.runtime_metrics import RuntimeCollector
+from enricher.exporters.web import Limits, WebServer
 from enricher.extra import catalog as extra_catalog
 from enricher.extra.runner import ExtraRunner
 from enricher.health import ErrorCounts
@@ -94,9 +100,13 @@ class Service:
         if self.nova is not None:
             from enricher.exporters.nova_metrics import NovaCollector
             own.append(NovaCollector(self.nova))
+        self.server = WebServer(conf.prometheus.host, conf.prometheus.port,
+                                web_limits(conf))
+        own.append(RuntimeCollector(self.errors.threads, self.server.stats))
         self.app = MetricsApp(self.sampler, self.errors, conf.prometheus.tenant_labels, own)
         self.sampler.on_snapshot.append(self.app.prepare)
-        self.server = MetricsServer(conf.prometheus.host, conf.prometheus.port, self.app)
+        endpoints.add_routes(self.server, self.app,
+                             HealthInputs(self.sampler, self.errors.threads, conf.interval))
 
     def start(self) -> None:
         if self.events is not None:
@@ -113,9 +123,54 @@ class Service:
             self.nova.stop()
         self.connection.close()
 
+    def stop_within(self, timeout: float) -> bool:
+        """``stop()``, given up after ``timeout`` seconds (a call stuck in
+        libvirt must not hold the process); whether it finished."""
+        stopper = threading.Thread(target=self.stop, name="shutdown", daemon=True)
+        stopper.start()
+        stopper.join(timeout)
+        return not stopper.is_alive()
+
+
+def web_limits(conf: cfg.ConfigOpts) -> Limits:
+    """The HTTP server's limits from [prometheus]."""
+    opts = conf.prometheus
+    return Limits(max_connections=opts.max_connections, idle_timeout=opts.idle_timeout,
+                  send_timeout=opts.send_timeout, listen_backlog=opts.listen_backlog)
+
+
+# Signals the main thread waits for; every other thread has them blocked.
+SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
+# Seconds a stop may take before the process exits anyway (systemd's
+# TimeoutStopSec is 90 s; a stop that hangs must not wait for SIGKILL).
+STOP_TIMEOUT = 4.0
+
+
+def wait_for_stop() -> int:
+    """Wait for SIGTERM or SIGINT (SIGHUP is logged and ignored); the signal."""
+    while True:
+        signum = signal.sigwait(SIGNALS)
+        if signum != signal.SIGHUP:
+            return signum
+        LOG.info("SIGHUP received: the configuration is only read at start-up; "
+                 "restart the service to apply changes. Still running.")
+
+
+def _exit(code: int) -> NoReturn:
+    """Leave now: threads stuck in libvirt calls must not hold the exit."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     malloc.limit_arenas()  # before any thread allocates
+    # Before any thread starts: every thread inherits the mask, so the kernel
+    # keeps these signals for sigwait() in this thread instead of handing
+    # them to one that never runs Python's handler.
+    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    rlimit.raise_open_files()
     try:
         conf = service.prepare(argv)
     except service.ConfigError as exc:
@@ -132,14 +187,13 @@ def main(argv: Sequence[str] | None = None) -> int:
               % (conf.prometheus.host, conf.prometheus.port, exc.strerror),
               file=sys.stderr)
         return 1
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
     svc.start()
-    stop.wait()
-    LOG.info("Stopping")
-    svc.stop()
-    return 0
+    signum = wait_for_stop()
+    LOG.info("Stopping on %s", signal.Signals(signum).name)
+    if not svc.stop_within(STOP_TIMEOUT):
+        LOG.warning("Parts of the service did not stop within %.0f s; exiting anyway",
+                    STOP_TIMEOUT)
+    _exit(0)
 
 
 if __name__ == "__main__":

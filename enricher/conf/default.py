@@ -11,6 +11,7 @@ OPTS = [
     cfg.FloatOpt("interval",
                  default=15.0,
                  min=0.0,
+                 max=3600.0,
                  help="Seconds between collections by a background sampler; "
                       "every scrape, from any number of Prometheus servers, is "
                       "then served from the latest snapshot and never waits on "

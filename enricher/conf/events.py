@@ -20,6 +20,7 @@ OPTS = [
     cfg.FloatOpt("stop_delay",
                  default=15.0,
                  min=0.0,
+                 max=3600.0,
                  help="Seconds a stopped event is held back. If the domain "
                       "starts again within this window (a hard reboot is a "
                       "stop followed by a start), the stop is dropped, as "
@@ -71,6 +72,7 @@ OPTS = [
     cfg.FloatOpt("webhook_timeout",
                  default=5.0,
                  min=0.1,
+                 max=300.0,
                  help="Seconds to wait for the webhook to accept a connection "
                       "and to answer one post."),
     cfg.IntOpt("webhook_retries",

@@ -60,6 +60,7 @@ OPTS = [
     cfg.FloatOpt("timeout",
                  default=10.0,
                  min=0.1,
+                 max=300.0,
                  help="Seconds to wait for each HTTP request to Keystone or "
                       "Nova (to connect, and then between bytes of the "
                       "answer).\n\n"

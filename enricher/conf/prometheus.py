@@ -12,13 +12,40 @@ DEFAULT_PORT = 9616
 OPTS = [
     cfg.HostAddressOpt("host",
                        default="0.0.0.0",
-                       help="Address the /metrics endpoint listens on."),
+                       help="Address the /metrics endpoint listens on "
+                            "(and /healthz)."),
     cfg.PortOpt("port",
                 default=DEFAULT_PORT,
                 help="Port of the /metrics endpoint. The default is chosen "
                      "not to clash with the libvirt exporters (9177), "
                      "vexxhost's libvirtd exporter (9474) or "
                      "openstack-exporter (9180)."),
+    cfg.IntOpt("max_connections",
+               default=512, min=8, max=65536,
+               help="Most client connections held open at once. A new "
+                    "connection beyond it closes the one that has been idle "
+                    "longest (no request in progress), or is answered 503 if "
+                    "every connection is busy. It is lowered to what the "
+                    "open-file limit allows (the soft limit is raised to the "
+                    "hard one at start-up). Related options: idle_timeout."),
+    cfg.FloatOpt("idle_timeout",
+                 default=30.0, min=1.0, max=3600.0,
+                 help="Seconds a connection may stay without a complete "
+                      "request: from connecting, or from its previous "
+                      "response, until the request headers have arrived. "
+                      "Slow or idle clients are then disconnected. Keep it "
+                      "above the scrape interval if you want Prometheus to "
+                      "reuse connections between scrapes."),
+    cfg.FloatOpt("send_timeout",
+                 default=10.0, min=0.1, max=600.0,
+                 help="Seconds a response may take to be sent; a client that "
+                      "reads slower is disconnected."),
+    cfg.IntOpt("listen_backlog",
+               default=1024, min=16, max=65535,
+               help="Length of the queue of connections the kernel completes "
+                    "before the enricher accepts them (capped by the "
+                    "net.core.somaxconn sysctl). Many scrapers connecting at "
+                    "once need more than a handful."),
     cfg.ListOpt("tenant_labels",
                 item_type=cfg.types.String(choices=model.LABEL_FIELDS),
                 default=list(model.DEFAULT_TENANT_LABELS),

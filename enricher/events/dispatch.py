@@ -53,7 +53,7 @@ class Dispatcher:
         self._clock = clock
         self._lock = threading.Lock()
         self._held: dict[str, tuple[float, DomainEvent]] = {}
-        self._worker = QueueWorker("event-dispatch", events, self._run)
+        self._worker = QueueWorker("event-dispatch", events, self._run, errors.threads)
         self._stop = self._worker.stopping
         self._connected = True  # what keep_connected last said
         self.dispatched = 0

@@ -8,12 +8,17 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from enricher.health import ThreadHealth, supervised
+
 
 class QueueWorker:
-    """Runs ``run`` in a named daemon thread; ``stopping`` tells it to end."""
+    """Runs ``run`` in a named daemon thread (supervised when given ``threads``);
+    ``stopping`` tells it to end."""
 
-    def __init__(self, name: str, wake: queue.Queue[Any], run: Callable[[], None]) -> None:
+    def __init__(self, name: str, wake: queue.Queue[Any], run: Callable[[], None],
+                 threads: ThreadHealth | None = None) -> None:
         self.stopping = threading.Event()
+        self._threads = threads
         self._name = name
         self._wake = wake
         self._run = run
@@ -22,8 +27,13 @@ class QueueWorker:
     def start(self) -> None:
         if self._thread is None:
             self.stopping.clear()
-            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-            self._thread.start()
+            if self._threads is not None:  # restarted if it dies, and counted
+                self._thread = supervised(self._name, self._run, self.stopping,
+                                          self._threads)
+            else:
+                self._thread = threading.Thread(target=self._run, name=self._name,
+                                                daemon=True)
+                self._thread.start()
 
     def stop(self, timeout: float) -> None:
         """Ask the thread to end, wake it with ``None`` and wait for it."""

@@ -1,17 +1,14 @@
-"""HTTP server for /metrics, rendering each snapshot's exposition once."""
+"""The /metrics exposition: each snapshot's per-VM part rendered and compressed once."""
 
 from __future__ import annotations
 
 import dataclasses
-import gzip
-import http.server
 import logging
-import socket
 import threading
 import time
+import zlib
 from collections.abc import Sequence
 
-from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
 from enricher.exporters import prometheus, text
@@ -20,19 +17,37 @@ from enricher.sampler import EMPTY, Sampler, Snapshot
 
 LOG = logging.getLogger(__name__)
 
-LANDING = b"""<html><head><title>enricher</title></head><body>
-<h1>enricher</h1><p>OpenStack tenant-labelled libvirt metrics:
-<a href="/metrics">/metrics</a></p></body></html>
-"""
+# Fast deflate, and the gzip wrapper (header, CRC-32 and length trailer).
+GZIP_LEVEL = 1
+GZIP_WBITS = 16 + zlib.MAX_WBITS
+
+
+def _gzip_head(plain: bytes) -> tuple[bytes, zlib._Compress]:
+    """Start one gzip member with ``plain``: its bytes so far, and the compressor.
+
+    A scrape appends the self-metrics to a copy of the compressor and
+    finishes the member, so the response is one gzip member (what
+    ``curl --compressed`` and single-member decoders need) while the per-VM
+    part is still compressed once per snapshot.
+    """
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, GZIP_WBITS)
+    head = compressor.compress(plain) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    return head, compressor
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Rendered:
-    """The per-VM part of the exposition for one snapshot, plain and gzipped."""
+    """The per-VM part of the exposition for one snapshot, plain and gzip-started."""
 
     snapshot: Snapshot
     plain: bytes
-    gzipped: bytes
+    gzip_head: bytes
+    gzip_state: zlib._Compress  # only ever copied, never fed
+
+    def gzipped(self, tail: bytes) -> bytes:
+        """One gzip member of ``plain + tail``."""
+        compressor = self.gzip_state.copy()
+        return self.gzip_head + compressor.compress(tail) + compressor.flush()
 
 
 class MetricsApp:
@@ -63,11 +78,18 @@ class MetricsApp:
                 return cached
             self._for_render = snap
             plain = text.render(self._domains)
-            self._cached = _Rendered(snap, plain, gzip.compress(plain, compresslevel=1))
+            self._cached = _Rendered(snap, plain, *_gzip_head(plain))
             return self._cached
 
+    def blocking(self) -> bool:
+        """Whether ``render()`` may wait on libvirt (collect at scrape time, or
+        no background snapshot rendered yet): then call it off the event loop."""
+        cached = self._cached
+        return (self._sampler.interval <= 0 or cached is None
+                or cached.snapshot is not self._sampler.snapshot)
+
     def render(self, gzipped: bool = False) -> bytes:
-        """The full exposition for one scrape (a multi-member gzip if asked)."""
+        """The full exposition for one scrape (one gzip member if asked)."""
         started = time.monotonic()
         snap = self._sampler.latest()
         rendered = self.prepare(snap)
@@ -76,89 +98,5 @@ class MetricsApp:
             self._current = snap
             own = text.render(self._own)
         if gzipped:
-            return rendered.gzipped + gzip.compress(own, compresslevel=1)
+            return rendered.gzipped(own)
         return rendered.plain + own
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    app: MetricsApp
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
-        if path == "/metrics":
-            gzipped = "gzip" in self.headers.get("Accept-Encoding", "")
-            body = self.server.app.render(gzipped)  # type: ignore[attr-defined]
-            ctype = CONTENT_TYPE_LATEST
-        elif path == "/":
-            body, ctype, gzipped = LANDING, "text/html; charset=utf-8", False
-        else:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        if gzipped:
-            self.send_header("Content-Encoding", "gzip")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, fmt: str, *args: object) -> None:
-        LOG.debug("%s " + fmt, self.address_string(), *args)
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """A scraper that hung up mid-response is not worth a traceback."""
-        LOG.debug("Request from %s failed", client_address, exc_info=True)
-
-    def __init__(self, host: str, port: int, app: MetricsApp) -> None:
-        if ":" in host:
-            self.address_family = socket.AF_INET6
-        super().__init__((host, port), _Handler)
-        self.app = app
-
-
-_WILDCARD = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
-
-
-class MetricsServer:
-    """Serves a MetricsApp in a background thread.
-
-    The thread sleeps in ``select()`` until a scraper connects (no periodic
-    wake-ups, unlike ``serve_forever``'s half-second poll); ``stop()`` wakes
-    it with a connection of its own.
-    """
-
-    def __init__(self, host: str, port: int, app: MetricsApp) -> None:
-        self._server = _Server(host, port, app)
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="http", daemon=True)
-
-    def _serve(self) -> None:
-        while not self._stopping.is_set():
-            self._server.handle_request()  # blocks: self._server.timeout is None
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
-
-    def start(self) -> None:
-        self._thread.start()
-        LOG.info("Serving metrics on http://%s:%d/metrics",
-                 self._server.server_address[0], self.port)
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread.is_alive():
-            host = self._server.server_address[0]
-            try:
-                with socket.create_connection((_WILDCARD.get(host, host), self.port),
-                                              timeout=1.0):
-                    pass
-            except OSError as exc:
-                LOG.debug("Could not wake the metrics server to stop it: %s", exc)
-            self._thread.join(timeout=5.0)
-        self._server.server_close()

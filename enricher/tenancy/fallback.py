@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
+from enricher import health
 from enricher.backoff import Backoff
 from enricher.exceptions import NovaLookupFailed
 from enricher.health import ErrorCounts
@@ -70,9 +71,8 @@ class NovaFallback:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if background:
-            self._thread = threading.Thread(target=self._run, name="nova-fallback",
-                                            daemon=True)
-            self._thread.start()
+            self._thread = health.supervised("nova-fallback", self._run, self._stop,
+                                             errors.threads)
 
     def complete(self, wanted: Mapping[str, tuple[str, model.Tenancy]]
                  ) -> Mapping[str, model.Tenancy]:

@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from enricher.exporters.http import MetricsApp, MetricsServer
+from enricher.exporters import endpoints
+from enricher.exporters.endpoints import HealthInputs
+from enricher.exporters.http import MetricsApp
+from enricher.exporters.web import Limits, WebServer
 from enricher.extra import catalog
 from enricher.extra.runner import ExtraRunner
 from enricher.extra.vcpupin import VcpuPin
@@ -157,7 +160,9 @@ def hanging_enricher(node_file) -> Iterator[tuple[str, threading.Event, float]]:
     connection = Connection(fixtures.test_node_uri(node_file))
     sampler = Sampler(connection, StatsReader(["state"]), Resolver(errors), errors,
                       extra=runner)
-    server = MetricsServer("127.0.0.1", 0, MetricsApp(sampler, errors, TENANT_LABELS))
+    server = WebServer("127.0.0.1", 0, Limits())
+    endpoints.add_routes(server, MetricsApp(sampler, errors, TENANT_LABELS),
+                         HealthInputs(sampler, errors.threads, interval=0))
     server.start()
     try:
         yield "http://127.0.0.1:%d/metrics" % server.port, gate, timeout

@@ -5,6 +5,7 @@ real        the enricher vs Debian's prometheus-libvirt-exporter on the real
 testdriver  the enricher on a libvirt test-driver node of N domains: latency,
             RSS, completeness, Nova requests with the Keystone+Nova simulator
 fleet       the fleet model: series, bytes, samples/s and Nova requests/min
+http        /metrics latency under 1 and N concurrent scrapers, and SYN drops
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from tests.perf import fleet, real, testdriver
+from tests.perf import fleet, http_load, real, testdriver
 
 
 def _interrupt(signum: int, _frame: object) -> None:
@@ -27,7 +28,8 @@ def parser() -> argparse.ArgumentParser:
                                   description=__doc__.split("\n\n", 1)[0])
     top.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = top.add_subparsers(dest="mode", required=True)
-    for name, module in (("real", real), ("testdriver", testdriver), ("fleet", fleet)):
+    for name, module in (("real", real), ("testdriver", testdriver), ("fleet", fleet),
+                         ("http", http_load)):
         mode = sub.add_parser(name, help=(module.__doc__ or "").splitlines()[0])
         module.add_arguments(mode)
         mode.set_defaults(func=module.run)

@@ -3,39 +3,48 @@
 from __future__ import annotations
 
 import itertools
+import pathlib
 import queue
 import threading
 import time
 import urllib.request
 from types import SimpleNamespace
 
+from aiohttp import web
+
 from enricher.events.dispatch import Dispatcher
-from enricher.exporters.http import MetricsServer
+from enricher.exporters.web import Limits, WebServer
 from enricher.health import ErrorCounts
 
 
-class _App:
-    """Just enough of MetricsApp for the handler."""
+def _context_switches(thread: threading.Thread) -> int:
+    """How often ``thread`` went to sleep and was woken (voluntary switches)."""
+    status = pathlib.Path("/proc/self/task/%d/status" % thread.native_id).read_text()
+    return int(next(line.split()[1] for line in status.splitlines()
+                    if line.startswith("voluntary_ctxt_switches:")))
 
-    def render(self, gzipped: bool = False) -> bytes:
-        return b"up 1\n"
 
+def test_idle_http_server_sleeps_until_a_request_and_stops_at_once() -> None:
+    server = WebServer("127.0.0.1", 0, Limits())
 
-def test_idle_metrics_server_blocks_until_a_scrape_and_stops_at_once() -> None:
-    server = MetricsServer("127.0.0.1", 0, _App())  # type: ignore[arg-type]
-    calls = []
-    handle = server._server.handle_request
-    server._server.handle_request = lambda: (calls.append(1), handle())[1]
+    async def up(request: web.Request) -> web.StreamResponse:
+        return await server.send(request, web.StreamResponse(), b"up 1\n")
+
+    server.app.router.add_get("/metrics", up)
     server.start()
+    thread = server._thread
+    assert thread is not None
+    time.sleep(0.2)
+    before = _context_switches(thread)
     time.sleep(1.2)
-    assert len(calls) == 1  # still waiting in its first select(): no polling
+    assert _context_switches(thread) - before <= 1  # asleep in epoll: no polling
     with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % server.port,
                                 timeout=5) as resp:
         assert resp.read() == b"up 1\n"
     started = time.monotonic()
     server.stop()
     assert time.monotonic() - started < 2.0
-    assert not server._thread.is_alive()
+    assert not thread.is_alive()
 
 
 def _dispatcher(connected: bool) -> tuple[Dispatcher, list[int]]:

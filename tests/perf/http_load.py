@@ -1,0 +1,128 @@
+"""``bench http``: /metrics latency under 1 and N concurrent scrapers, and SYN drops.
+
+Each scraper is a closed loop: connect, GET /metrics with gzip, read, close,
+again, as many Prometheus servers (or a load balancer's health checks) with
+no connection reuse do. The kernel's listen-queue overflow counters
+(``TcpExtListenOverflows``/``ListenDrops`` in /proc/net/netstat) are read
+around each window: a drop there is a SYN the client has to retry a second
+later, which is what a short listen backlog costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import http.client
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from tests.perf import nodegen, report, targets
+
+NETSTAT = Path("/proc/net/netstat")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--domains", type=int, default=40, help="test-driver domains (40)")
+    parser.add_argument("--scrapers", default="1,20",
+                        help="comma-separated concurrent scraper counts (1,20)")
+    parser.add_argument("--seconds", type=float, default=20.0,
+                        help="window length per scraper count (20)")
+    parser.add_argument("--interval", type=float, default=15.0,
+                        help="[DEFAULT] interval of the enricher (15)")
+
+
+def listen_drops() -> int:
+    """TcpExtListenOverflows + TcpExtListenDrops of the whole host (0 if unreadable)."""
+    try:
+        lines = NETSTAT.read_text().splitlines()
+    except OSError:
+        return 0
+    total = 0
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if not names.startswith("TcpExt:"):
+            continue
+        for name, value in zip(names.split()[1:], values.split()[1:], strict=True):
+            if name in ("ListenOverflows", "ListenDrops"):
+                total += int(value)
+    return total
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """One load window: every scrape's latency, failures and the SYN drops seen."""
+
+    scrapers: int
+    seconds: float
+    latencies: list[float]
+    failures: int
+    syn_drops: int
+
+    def row(self) -> list[str]:
+        ms = [x * 1000 for x in self.latencies]
+        return [str(self.scrapers), report.fmt(len(ms) / self.seconds, 0),
+                report.fmt(report.percentile(ms, 50), 2),
+                report.fmt(report.percentile(ms, 99), 2),
+                report.fmt(max(ms) if ms else None, 1),
+                str(self.failures), str(self.syn_drops)]
+
+
+HEADERS = ["scrapers", "scrapes/s", "p50 ms", "p99 ms", "max ms", "failed", "SYN drops"]
+
+
+def one_scrape(host: str, port: int, timeout: float = 10.0) -> float:
+    """One GET /metrics on a new connection; its latency in seconds."""
+    started = time.monotonic()
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", "/metrics", headers={"Accept-Encoding": "gzip"})
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise http.client.HTTPException(f"status {response.status}")
+    finally:
+        conn.close()
+    return time.monotonic() - started
+
+
+def load(host: str, port: int, scrapers: int, seconds: float) -> Window:
+    """``scrapers`` closed-loop scrapers for ``seconds``."""
+    latencies: list[float] = []
+    failures = [0]
+    lock = threading.Lock()
+    end = time.monotonic() + seconds
+
+    def loop() -> None:
+        while time.monotonic() < end:
+            try:
+                latency = one_scrape(host, port)
+            except (OSError, http.client.HTTPException):
+                with lock:
+                    failures[0] += 1
+                continue
+            with lock:
+                latencies.append(latency)
+
+    before = listen_drops()
+    threads = [threading.Thread(target=loop, daemon=True) for _ in range(scrapers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return Window(scrapers, seconds, latencies, failures[0], listen_drops() - before)
+
+
+def run(args: argparse.Namespace) -> int:
+    counts = [int(x) for x in args.scrapers.split(",") if x]
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
+        workdir = Path(tmp)
+        node = workdir / "node.xml"
+        nodegen.write_node(node, args.domains)
+        with targets.enricher(workdir, f"test://{node}", args.interval) as target:
+            host, port = "127.0.0.1", int(target.url.rsplit(":", 1)[1].split("/")[0])
+            windows = [load(host, port, n, args.seconds) for n in counts]
+    print(report.table(HEADERS, [w.row() for w in windows],
+                       title=f"/metrics under load ({args.domains} test-driver domains, "
+                             f"{targets.source_version()})"))
+    return 0 if all(w.failures == 0 for w in windows) else 1
