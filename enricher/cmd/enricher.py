@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import sys
 import threading
 import urllib.parse
@@ -16,7 +15,7 @@ from typing import NoReturn
 from oslo_config import cfg
 
 from enricher import malloc, rlimit, service
-from enricher.backoff import Backoff
+from enricher.cmd.nova import nova_fallback
 from enricher.events.monitor import EventMonitor
 from enricher.exporters import endpoints
 from enricher.exporters.endpoints import HealthInputs
@@ -31,27 +30,9 @@ from enricher.libvirt.connection import Connection
 from enricher.libvirt.host_cpu import HostCpuTime
 from enricher.libvirt.stats import StatsReader
 from enricher.sampler import Sampler
-from enricher.tenancy.fallback import NovaFallback
 from enricher.tenancy.resolver import Resolver
 
 LOG = logging.getLogger("enricher")
-
-
-def nova_fallback(conf: cfg.ConfigOpts, errors: ErrorCounts) -> NovaFallback | None:
-    """The Nova API fallback, or None (said once) when no credentials are set."""
-    if not (conf.nova.cloud or conf.service_credentials.auth_type):
-        LOG.info("Nova API fallback is off: no [service_credentials] auth_type and "
-                 "no [nova] cloud configured; tenancy comes from metadata only")
-        return None
-    from enricher.tenancy import nova_api  # openstacksdk is heavy: import on demand
-
-    source = nova_api.NovaTenancySource(conf, socket.gethostname())
-    if not source.enabled:
-        return None
-    return NovaFallback(source, errors, cache_ttl=conf.nova.cache_ttl,
-                        negative_ttl=conf.nova.negative_cache_ttl,
-                        refresh_min_interval=conf.nova.refresh_min_interval,
-                        backoff=Backoff(1.0, float(conf.nova.backoff_max)))
 
 
 def host_cpu(conf: cfg.ConfigOpts) -> HostCpuTime | None:
@@ -81,9 +62,9 @@ class Service:
         self.extra = ExtraRunner.from_conf(conf, self.errors)
         if self.extra is not None:
             groups = extra_catalog.stats_groups(groups, self.extra.selectors)
-        self.resolver = Resolver(self.errors, ttl=conf.libvirt.metadata_cache_ttl)
         self.nova = nova_fallback(conf, self.errors)
-        self.resolver.fallback = self.nova
+        self.resolver = Resolver(self.errors, ttl=conf.libvirt.metadata_cache_ttl,
+                                 fallback=self.nova)
         reader = StatsReader(groups, slow_groups=conf.libvirt.slow_stats_groups,
                              slow_every=conf.libvirt.slow_stats_every,
                              host_cpu=host_cpu(conf))

@@ -97,10 +97,6 @@ class NovaFallback:
             self._wake.set()
         return found
 
-    def due(self) -> bool:
-        """Whether a look-up may run now (pending misses, rate limit, back-off)."""
-        return self.due_in() == 0.0
-
     def due_in(self) -> float | None:
         """Seconds until a look-up may run: 0 now, None while nothing is pending."""
         now = self._clock()

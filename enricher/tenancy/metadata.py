@@ -1,9 +1,8 @@
 """Parse the ``nova:instance`` element Nova writes into a domain's metadata.
 
-Two shapes are accepted: the element inside a full domain XML as
-``XMLDesc()`` returns it (prefixed and namespaced), and the element alone as
-``virDomainGetMetadata()`` returns it (libvirt strips the namespace). Children
-are matched on their local name, so both shapes go through the same code.
+The element comes as ``virDomainGetMetadata()`` returns it (libvirt strips
+the namespace). Children are matched on their local name, so a prefixed,
+namespaced element parses the same.
 """
 
 from __future__ import annotations
@@ -159,28 +158,3 @@ def tenancy_from_metadata(text: str | bytes, domain_uuid: str | None = None
                           ) -> model.Tenancy:
     """Parse what ``virDomainGetMetadata()`` returned (namespace stripped)."""
     return tenancy_from_element(parse_xml(text), domain_uuid)
-
-
-def find_instance(domain: etree._Element) -> etree._Element | None:
-    """The preferred ``nova:instance`` element of a parsed domain XML."""
-    metadata = _child(domain, "metadata")
-    if metadata is None:
-        return None
-    for namespace in NOVA_NAMESPACES:
-        for child in metadata:
-            if child.tag == "{%s}instance" % namespace:
-                return child
-    return None
-
-
-def tenancy_from_domain_xml(text: str | bytes) -> model.Tenancy:
-    """Parse a full domain XML (``XMLDesc()``); MetadataMissing if not Nova."""
-    domain = parse_xml(text)
-    if _local(domain) != "domain":
-        raise exceptions.MetadataMalformed("expected a domain element, got %r"
-                                           % _local(domain))
-    instance = find_instance(domain)
-    if instance is None:
-        raise exceptions.MetadataMissing("no nova:instance element in <metadata>")
-    uuid = _text(_child(domain, "uuid"))
-    return tenancy_from_element(instance, uuid)

@@ -83,11 +83,6 @@ class Tenancy:
                       "user_id", "user_name", "flavor")
         )
 
-    @property
-    def missing(self) -> tuple[str, ...]:
-        """Names of the label fields that are still unknown."""
-        return tuple(f for f in LABEL_FIELDS if getattr(self, f) is None)
-
     def label_value(self, field: str) -> str:
         """The exported label value of ``field`` ("" when unknown)."""
         value = getattr(self, field)

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from enricher import exceptions
@@ -62,14 +62,14 @@ class Resolver:
     ``invalidate()`` (events). Nothing is re-read on a steady-state scrape.
     """
 
-    def __init__(self, errors: ErrorCounts, ttl: float = 0.0,
+    def __init__(self, errors: ErrorCounts, *, ttl: float = 0.0,
                  reader: Callable[[Any], model.Tenancy] = read_nova_metadata,
                  fallback: Fallback | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._errors = errors
         self._ttl = ttl
         self._reader = reader
-        self.fallback = fallback
+        self._fallback = fallback
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
@@ -81,8 +81,8 @@ class Resolver:
         with self._lock:
             self._entries.pop(uuid, None)
             self._invalidated.add(uuid)
-        if self.fallback is not None:
-            self.fallback.forget(uuid)
+        if self._fallback is not None:
+            self._fallback.forget(uuid)
 
     def lookup(self, uuid: str, dom: Any) -> model.Tenancy:
         """One domain's tenancy now: cached, or read at once and cached.
@@ -99,7 +99,7 @@ class Resolver:
                 entry = self._entries.setdefault(
                     uuid, _Entry(tenancy, dom.ID(), self._clock()))
         tenancy = entry.tenancy
-        if self.fallback is not None and not tenancy.complete:
+        if self._fallback is not None and not tenancy.complete:
             tenancy = self._complete({uuid: tenancy}, {uuid: dom}).get(uuid, tenancy)
         return tenancy
 
@@ -148,7 +148,7 @@ class Resolver:
                 continue
             entries[uuid] = _Entry(tenancy, domain_id, now)
             result[uuid] = tenancy
-        if self.fallback is not None:
+        if self._fallback is not None:
             result.update(self._complete(result, domains))
         with self._lock:
             # Invalidated while we read: keep what lookup() stored since, if anything.
@@ -165,9 +165,5 @@ class Resolver:
         wanted = {u: (domains[u].name(), t) for u, t in result.items() if not t.complete}
         if not wanted:
             return {}
-        completed = self.fallback.complete(wanted)
+        completed = self._fallback.complete(wanted)
         return {u: wanted[u][1].merged_with(t) for u, t in completed.items() if u in wanted}
-
-    def known(self) -> Iterable[str]:
-        with self._lock:
-            return tuple(self._entries)

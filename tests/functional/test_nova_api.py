@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -13,11 +14,11 @@ import pytest
 import requests
 from oslo_config import cfg
 
+from enricher.cmd import nova as nova_cmd
 from enricher.conf import nova as nova_conf
 from enricher.exceptions import EnricherError, NovaLookupFailed
 from enricher.tenancy import model, nova_api
-from enricher.tenancy.nova_api import HOST_ATTR
-from tests import fixtures
+from enricher.tenancy.nova_server import HOST_ATTR
 from tests.simulators.keystone_nova import KeystoneNovaSimulator, ServerRecord, make_servers
 
 # openstacksdk 4.22 warns about its own internal call on every proxy request.
@@ -72,6 +73,22 @@ def make_conf(ini: pathlib.Path | None, **nova: object) -> cfg.ConfigOpts:
     return conf
 
 
+def make_source(conf: cfg.ConfigOpts, hostname: str = HOST,
+                page_size: int = nova_api.PAGE_SIZE) -> nova_api.NovaTenancySource:
+    """The client as enricher.cmd.nova builds it, with another page size if asked."""
+    credentials = nova_cmd.credentials(conf)
+    assert credentials is not None
+    settings = dataclasses.replace(nova_cmd.settings(conf, hostname), page_size=page_size)
+    return nova_api.NovaTenancySource(settings, credentials)
+
+
+def requests_counted(source: nova_api.NovaTenancySource, endpoint: str | None = None,
+                     status: str | None = None) -> int:
+    """Requests in the counters enricher_nova_requests_total is exported from."""
+    return sum(n for (ep, st), n in source.counters.requests().items()
+               if endpoint in (None, ep) and status in (None, st))
+
+
 def register(sim: KeystoneNovaSimulator, records: list[ServerRecord] = RECORDS) -> None:
     for record in records:
         sim.add_server(record)
@@ -108,7 +125,7 @@ def source_factory(tmp_path: pathlib.Path) -> Callable[..., nova_api.NovaTenancy
                 **nova: object) -> nova_api.NovaTenancySource:
         ini = tmp_path / "enricher.conf"
         write_credentials(ini, sim)
-        return nova_api.NovaTenancySource(make_conf(ini, **nova), HOST, page_size=page_size)
+        return make_source(make_conf(ini, **nova), page_size=page_size)
     return factory
 
 
@@ -201,13 +218,6 @@ def test_unknown_keystone_ids_are_negative_cached(sim_factory, source_factory):
     assert sim.count("projects") == sim.count("users") == 0
 
 
-def test_lookup_server(sim, source_factory):
-    source = source_factory(sim)
-    record = RECORDS[2]  # on another host: found by id all the same
-    assert source.lookup_server(record.id) == expected(record, True, names=False)
-    assert source.lookup_server("00000000-0000-0000-0000-00000000dead") is None
-
-
 # -- (b) the filters go over the wire --------------------------------------------
 def test_host_and_all_tenants_go_over_the_wire(sim, source_factory):
     result = source_factory(sim).lookup_host()
@@ -255,8 +265,8 @@ def test_request_budget_is_per_host_not_per_vm(sim_factory, source_factory,
     assert sim.count("servers") == pages
     # auth, identity discovery (auth plugin), compute discovery: once each
     assert sim.count() == pages + 3
-    assert source.counters.total("servers", "200") == pages
-    assert source.counters.total() == sim.count()
+    assert requests_counted(source, "servers", "200") == pages
+    assert requests_counted(source) == sim.count()
     sim.reset_counts()
     source.lookup_host()
     assert sim.count() == sim.count("servers") == pages
@@ -361,7 +371,7 @@ def test_connection_refused_then_recovers(sim, source_factory, caplog):
         source.lookup_host()
     assert time.monotonic() - start < FAULT_BOUND
     assert sim.password not in str(info.value) + caplog.text
-    assert source.counters.total(status="connection_error") >= 1
+    assert requests_counted(source, status="connection_error") >= 1
 
     sim.start()
     assert len(source.lookup_host()) == 4
@@ -374,11 +384,11 @@ def test_wrong_password_is_reported_without_it(sim, tmp_path, caplog):
     wrong = "Wr0ng-" + sim.password
     ini.write_text(ini.read_text().replace(f"password = {sim.password}",
                                            f"password = {wrong}"))
-    source = nova_api.NovaTenancySource(make_conf(ini), HOST)
+    source = make_source(make_conf(ini))
     with pytest.raises(NovaLookupFailed, match="Unauthorized") as info:
         source.lookup_host()
     assert wrong not in str(info.value) + caplog.text
-    assert source.counters.total("auth", "401") == 1
+    assert requests_counted(source, "auth", "401") == 1
 
 
 def test_revoked_token_is_renewed(sim, source_factory):
@@ -407,26 +417,23 @@ def test_latency_within_timeout_is_fine(sim, source_factory):
     source = source_factory(sim, timeout=2.0)
     sim.add_fault("servers", delay=0.2)
     assert len(source.lookup_host()) == 4
-    assert source.counters.last_lookup_seconds >= 0.2
+    assert source.counters.lookups() == {"ok": 1}
+    assert source.counters.lookup_seconds_sum >= 0.2
 
 
 # -- (e) configuration -----------------------------------------------------------------
-def test_no_credentials_means_disabled(caplog):
-    caplog.set_level(logging.INFO, logger=nova_api.__name__)
-    source = nova_api.NovaTenancySource(make_conf(None), HOST)
-    assert source.enabled is False
+def test_no_credentials_means_no_client(caplog):
+    caplog.set_level(logging.INFO, logger=nova_cmd.__name__)
+    assert nova_cmd.source(make_conf(None), HOST) is None
     assert len(caplog.records) == 1
-    assert "disabled" in caplog.records[0].getMessage()
-    with pytest.raises(NovaLookupFailed, match="not configured"):
-        source.lookup_host()
+    assert "fallback is off" in caplog.records[0].getMessage()
 
 
-def test_auth_type_without_auth_url_means_disabled(tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger=nova_api.__name__)
+def test_auth_type_without_auth_url_means_no_client(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger=nova_cmd.__name__)
     ini = tmp_path / "enricher.conf"
     ini.write_text("[service_credentials]\nauth_type = password\nusername = x\n")
-    source = nova_api.NovaTenancySource(make_conf(ini), HOST)
-    assert source.enabled is False
+    assert nova_cmd.source(make_conf(ini), HOST) is None
     assert len(caplog.records) == 1 and "auth_url" in caplog.text
 
 
@@ -435,14 +442,14 @@ def test_incomplete_credentials_fail_at_start(tmp_path):
     ini.write_text("[service_credentials]\nauth_type = v3applicationcredential\n"
                    "auth_url = http://127.0.0.1:9/v3\n")
     with pytest.raises(cfg.Error, match="service_credentials"):
-        nova_api.NovaTenancySource(make_conf(ini), HOST)
+        nova_cmd.source(make_conf(ini), HOST)
 
 
 def test_nova_host_option_overrides_libvirt_hostname(sim, tmp_path):
     ini = tmp_path / "enricher.conf"
     write_credentials(ini, sim)
-    source = nova_api.NovaTenancySource(make_conf(ini, host=OTHER_HOST), "libvirt-name")
-    assert source.host == OTHER_HOST
+    source = nova_cmd.source(make_conf(ini, host=OTHER_HOST), "libvirt-name")
+    assert source.settings.host == OTHER_HOST
     assert set(source.lookup_host()) == {RECORDS[2].id, RECORDS[2].instance_name}
 
 
@@ -454,16 +461,15 @@ def test_clouds_yaml_entry(sim, tmp_path, monkeypatch):
                  "user_domain_name": "Default", "project_domain_name": "Default"},
         "region_name": "RegionOne", "interface": "internal"}}}))
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
-    source = nova_api.NovaTenancySource(make_conf(None, cloud="sim"), HOST)
-    assert source.enabled
+    source = nova_cmd.source(make_conf(None, cloud="sim"), HOST)
     assert len(source.lookup_host()) == 4
-    assert source.counters.total("servers", "200") == 1
+    assert requests_counted(source, "servers", "200") == 1
 
 
 def test_unknown_cloud_fails_at_start(tmp_path, monkeypatch):
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "none.yaml"))
     with pytest.raises(cfg.Error, match="cloud 'nowhere'"):
-        nova_api.NovaTenancySource(make_conf(None, cloud="nowhere"), HOST)
+        nova_cmd.source(make_conf(None, cloud="nowhere"), HOST)
 
 
 def test_default_interfaces_fall_back_to_public(sim_factory, source_factory, tmp_path):
@@ -473,7 +479,7 @@ def test_default_interfaces_fall_back_to_public(sim_factory, source_factory, tmp
     ini = tmp_path / "internal-only.conf"
     write_credentials(ini, sim, interface="internal")
     with pytest.raises(NovaLookupFailed):
-        nova_api.NovaTenancySource(make_conf(ini), HOST).lookup_host()
+        make_source(make_conf(ini)).lookup_host()
 
 
 def test_unknown_region_fails_lookup(sim, tmp_path):
@@ -481,54 +487,7 @@ def test_unknown_region_fails_lookup(sim, tmp_path):
     write_credentials(ini, sim)
     ini.write_text(ini.read_text().replace("RegionOne", "RegionTwo"))
     with pytest.raises(NovaLookupFailed):
-        nova_api.NovaTenancySource(make_conf(ini), HOST).lookup_host()
-
-
-# -- pure parts: fixture samples, counters, back-off ---------------------------------------
-def _sample(relative: str) -> dict:
-    return json.loads((fixtures.NOVA_API / relative).read_text())
-
-
-def test_tenancy_from_v2_1_admin_sample():
-    server = _sample("servers/servers-details-resp.json")["servers"][0]
-    tenancy = nova_api.tenancy_from_server(server, nova_api.flavor_from_body(
-        _sample("flavors/flavor-get-resp.json")["flavor"]))
-    assert (tenancy.instance_uuid, tenancy.project_id, tenancy.user_id) == (
-        "f5dc173b-6804-445a-a6d8-c705dad5b5eb", "6f70656e737461636b20342065766572", "admin")
-    assert (tenancy.flavor, tenancy.flavor_id, tenancy.flavor_ram_mb) == ("m1.tiny", "1", 512)
-
-
-def test_tenancy_from_v2_47_embedded_flavor():
-    server = _sample("servers/v2.47/servers-details-resp.json")["servers"][0]
-    flavor = nova_api.flavor_from_body(server["flavor"])
-    assert flavor == nova_api.Flavor("m1.tiny.specs", 1, 512, 1, None)
-
-
-def test_tenancy_from_v2_69_minimal_record():
-    server = _sample("servers/v2.69/servers-details-resp.json")["servers"][0]
-    tenancy = nova_api.tenancy_from_server(server, None)
-    assert tenancy.instance_uuid == "b6b0410f-b65f-4473-855e-5d82a71759e0"
-    assert tenancy.project_id == "6f70656e737461636b20342065766572"
-    assert (tenancy.user_id, tenancy.flavor, tenancy.image_id) == (None, None, None)
-
-
-def test_boot_from_volume_has_no_image():
-    server = dict(_sample("servers/v2.100/server-get-resp.json")["server"], image="")
-    tenancy = nova_api.tenancy_from_server(server, None)
-    assert (tenancy.image_id, tenancy.root_type) == (None, "volume")
-
-
-@pytest.mark.parametrize("url, endpoint", [
-    ("https://keystone:5000/v3/auth/tokens", "auth"),
-    ("https://keystone:5000/v3", "discovery"),
-    ("https://nova:8774/v2.1/servers/detail?host=a", "servers"),
-    ("https://nova:8774/v2.1/flavors/7", "flavors"),
-    ("https://cloud/identity/v3/projects/abc", "projects"),
-    ("https://cloud/identity/v3/users/abc", "users"),
-    ("https://cloud/compute/v2.1/", "discovery"),
-])
-def test_endpoint_labels(url, endpoint):
-    assert nova_api.endpoint_of(url) == endpoint
+        make_source(make_conf(ini)).lookup_host()
 
 
 # -- the simulator itself ------------------------------------------------------------------

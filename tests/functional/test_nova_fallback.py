@@ -11,14 +11,14 @@ from collections.abc import Iterator
 import pytest
 
 from enricher.backoff import Backoff
-from enricher.cmd.enricher import nova_fallback
+from enricher.cmd import nova as nova_cmd
+from enricher.cmd.nova import nova_fallback
 from enricher.health import ErrorCounts
 from enricher.libvirt.connection import Connection
 from enricher.libvirt.stats import StatsReader
 from enricher.sampler import Sampler
 from enricher.tenancy import model
 from enricher.tenancy.fallback import NovaFallback
-from enricher.tenancy.nova_api import NovaTenancySource
 from enricher.tenancy.resolver import Resolver
 from tests import fixtures
 from tests.functional.conftest import make_conf, parse, scrape_text
@@ -88,7 +88,7 @@ def sync_stack(uri: str, conf_file: str) -> tuple[Sampler, NovaFallback, Resolve
     """A sampler whose fallback refreshes only when the test says so."""
     conf = make_conf(uri, [conf_file])
     errors = ErrorCounts()
-    source = NovaTenancySource(conf, "unused-hostname")
+    source = nova_cmd.source(conf, "unused-hostname")
     fallback = NovaFallback(source, errors, cache_ttl=conf.nova.cache_ttl,
                             negative_ttl=conf.nova.negative_cache_ttl,
                             refresh_min_interval=0, backoff=Backoff(1.0, 2.0),
@@ -175,7 +175,7 @@ def test_request_budget_1000_domains_900_without_metadata(tmp_path, sim_factory)
     sim.reset_counts()
     for _ in range(3):
         sampler.collect()
-    assert not fallback.due()
+    assert fallback.due_in() is None  # nothing left to look up
     assert len(sim.requests) == 0
     print("nova requests for 900 unresolved domains: first refresh %d, then 0" % first)
 

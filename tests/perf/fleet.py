@@ -19,13 +19,13 @@ from pathlib import Path
 from oslo_config import cfg
 
 from enricher.backoff import Backoff
+from enricher.cmd import nova as nova_cmd
 from enricher.conf import opts
 from enricher.health import ErrorCounts
 from enricher.libvirt.connection import Connection
 from enricher.libvirt.stats import StatsReader
 from enricher.sampler import Sampler
 from enricher.tenancy.fallback import NovaFallback
-from enricher.tenancy.nova_api import NovaTenancySource
 from enricher.tenancy.resolver import Resolver
 from tests.perf import hostinfo, nodegen, novasim, report, scrape, targets
 
@@ -119,7 +119,7 @@ def simulate_nova(nodes: int, vms: int, without: int, workdir: Path) -> NovaSim:
             cred.write_text(novasim.credentials(sim, host=host))
             conf = _conf(cred)
             errors = ErrorCounts()
-            fallback = NovaFallback(NovaTenancySource(conf, host), errors,
+            fallback = NovaFallback(nova_cmd.source(conf, host), errors,
                                     cache_ttl=3600, negative_ttl=600,
                                     refresh_min_interval=0, backoff=Backoff(1.0, 2.0),
                                     background=False)

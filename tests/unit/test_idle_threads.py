@@ -101,9 +101,8 @@ def _fallback(source: _Nova, refresh_min_interval: float = 0.0):
                             refresh_min_interval=refresh_min_interval,
                             backoff=Backoff(0.3, 0.3, jitter=0))
     checks: list[int] = []  # each time the worker looks at whether a look-up is due
-    for name in ("due", "due_in"):
-        method = getattr(fallback, name)
-        setattr(fallback, name, lambda m=method: (checks.append(1), m())[1])
+    method = fallback.due_in
+    fallback.due_in = lambda: (checks.append(1), method())[1]
     return fallback, checks
 
 

@@ -71,5 +71,5 @@ def test_registering_twice_is_harmless(conf):
 
 def test_imports_without_libvirt():
     code = ("import sys; sys.modules['libvirt'] = None; "
-            "import enricher.conf.nova, enricher.tenancy.nova_api")
+            "import enricher.conf.nova, enricher.cmd.nova, enricher.tenancy.nova_api")
     subprocess.run([sys.executable, "-c", code], check=True)
