@@ -78,6 +78,9 @@ def prepare(argv: Sequence[str] | None = None,
     except cfg.ConfigFilesNotFoundError as exc:
         raise ConfigError("config file not found: %s" % ", ".join(exc.config_files)
                           ) from exc
+    except cfg.ConfigFilesPermissionDeniedError as exc:
+        raise ConfigError("cannot read config file %s: permission denied"
+                          % ", ".join(exc.config_files)) from exc
     except cfg.ConfigFileParseError as exc:
         raise ConfigError("cannot parse config file %s: %s" % (exc.config_file, exc.msg)
                           ) from exc
