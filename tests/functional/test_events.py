@@ -569,7 +569,7 @@ CALLBACK_ARGS = {
 
 
 def test_every_callback_yields_a_documented_event() -> None:
-    from enricher.events import types
+    from enricher.libvirt import event_types as types
 
     assert {c for c, _ in libvirt_events.CALLBACKS} == set(CALLBACK_ARGS)
     for constant, convert in libvirt_events.CALLBACKS:
