@@ -74,6 +74,9 @@ class Connection:
     def get(self) -> Any:
         """An open connection; LibvirtUnavailable while libvirtd is away.
 
+        LibvirtDisconnected when an ``on_reconnect`` hook finds the new
+        connection broken already.
+
         Opening happens outside the lock: while one caller waits for a slow
         or hung daemon, the others are told at once that libvirt is away.
         """
