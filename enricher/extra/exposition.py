@@ -31,6 +31,7 @@ class Snapshot(Protocol):
 
     def tenancy_of(self, uuid: str) -> Any: ...
 
+
 # The exporter's own view of the extra collection: (name, type, help).
 SELF = (
     ("enricher_extra_calls_total", COUNTER,
