@@ -12,7 +12,7 @@ from types import MappingProxyType
 from enricher import exceptions, health
 from enricher.extra.runner import ExtraResult, ExtraRunner
 from enricher.health import ErrorCounts
-from enricher.libvirt.connection import Connection, is_disconnection, libvirt
+from enricher.libvirt.connection import Connection
 from enricher.libvirt.stats import DomainSample, StatsReader
 from enricher.tenancy import model
 from enricher.tenancy.resolver import Resolver
@@ -108,16 +108,16 @@ class Sampler:
             collection = self._reader.collect(conn)
             sampled_at = time.monotonic()
             tenancy = self._resolver.resolve(collection.domains)
+        except exceptions.LibvirtDisconnected as exc:
+            self._connection.drop(str(exc))
+            self._errors.add("libvirt", "disconnected")
+            snap = self._down(started)
         except exceptions.LibvirtUnavailable as exc:
             LOG.debug("Collection skipped: %s", exc)
             snap = self._down(started)
-        except libvirt.libvirtError as exc:
-            if is_disconnection(exc):
-                self._connection.drop(str(exc))
-                self._errors.add("libvirt", "disconnected")
-            else:
-                self._errors.add("libvirt", "stats_failed")
-                LOG.error("Bulk stats call failed: %s", exc)
+        except exceptions.LibvirtError as exc:
+            self._errors.add("libvirt", "stats_failed")
+            LOG.error("Bulk stats call failed: %s", exc)
             snap = self._down(started)
         else:
             self._connection.mark_success()

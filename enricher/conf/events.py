@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
-from enricher.events import types
+from enricher.libvirt import event_types
 
 GROUP = "events"
 
@@ -65,7 +65,7 @@ OPTS = [
                     "* webhook_events, webhook_timeout, webhook_retries, "
                     "webhook_queue_size."),
     cfg.ListOpt("webhook_events",
-                item_type=cfg.types.String(choices=types.EVENT_TYPES),
+                item_type=cfg.types.String(choices=event_types.EVENT_TYPES),
                 default=[],
                 help="Event types sent to the webhook. Empty means every "
                      "type."),

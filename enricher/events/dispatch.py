@@ -8,9 +8,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from enricher import exceptions
 from enricher.events.worker import QueueWorker
 from enricher.health import ErrorCounts
-from enricher.libvirt.connection import is_disconnection, is_domain_gone, libvirt
 from enricher.libvirt.events import ConnectionClosed, DomainEvent
 from enricher.tenancy import model
 from enricher.tenancy.resolver import Resolver
@@ -155,8 +155,8 @@ class Dispatcher:
             self._resolver.invalidate(event.uuid)
         try:
             tenancy = self._resolver.lookup(event.uuid, event.domain)
-        except libvirt.libvirtError as exc:
-            if not (is_domain_gone(exc) or is_disconnection(exc)):
+        except exceptions.LibvirtError as exc:
+            if not isinstance(exc, (exceptions.DomainGone, exceptions.LibvirtDisconnected)):
                 self._errors.add("events", "tenancy_failed")
                 LOG.warning("Cannot read the tenancy of domain %s for its %s event: %s",
                             event.uuid, event.event, exc)

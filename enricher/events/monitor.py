@@ -17,7 +17,7 @@ from enricher.events.log import EventLog, to_record
 from enricher.events.webhook import WebhookSink
 from enricher.health import ErrorCounts
 from enricher.libvirt import events as libvirt_events
-from enricher.libvirt.connection import Connection, is_disconnection, libvirt
+from enricher.libvirt.connection import Connection
 from enricher.libvirt.events import ConnectionClosed, DomainEvent
 from enricher.sampler import Snapshot
 from enricher.tenancy import model
@@ -87,13 +87,11 @@ class EventMonitor:
             return True
         try:
             self._connection.get()
+        except exceptions.LibvirtDisconnected as exc:
+            # Registering the callbacks failed: the new connection died too.
+            self._connection.drop(str(exc))
         except exceptions.LibvirtUnavailable as exc:
             LOG.debug("Events wait for libvirt: %s", exc)
-        except libvirt.libvirtError as exc:
-            # Registering the callbacks failed: the new connection died too.
-            if not is_disconnection(exc):
-                raise
-            self._connection.drop(str(exc))
         return self._connection.connected
 
     def stats(self) -> dict[str, float]:
@@ -132,12 +130,10 @@ class EventMonitor:
         self._connection.on_close.append(self._closed)
         try:
             self.subscription.register(self._connection.get())
+        except exceptions.LibvirtDisconnected as exc:
+            self._connection.drop(str(exc))
         except exceptions.LibvirtUnavailable as exc:
             LOG.warning("Domain events will start when libvirt answers: %s", exc)
-        except libvirt.libvirtError as exc:
-            if not is_disconnection(exc):
-                raise
-            self._connection.drop(str(exc))
         if dispatch:
             self.dispatcher.start()
 

@@ -12,9 +12,11 @@ import logging
 import re
 from typing import Any
 
+from enricher import exceptions
 from enricher.extra.base import GAUGE, ExtraFamily, NotReported, Point, Selector, number
 from enricher.extra.groups import domain_group_stats
-from enricher.libvirt.connection import libvirt
+from enricher.libvirt import constants
+from enricher.libvirt.errors import translated
 
 LOG = logging.getLogger(__name__)
 
@@ -82,7 +84,7 @@ class DirtyRate(Selector):
         self._period = period
 
     def call(self, dom: Any, sample: Any) -> list[Point]:
-        stats = domain_group_stats(dom, "VIR_DOMAIN_STATS_DIRTYRATE")
+        stats = domain_group_stats(dom, constants.STATS_DIRTYRATE, NAME)
         if "dirtyrate.calc_status" not in stats:
             raise NotReported("unsupported", "no dirty rate status for the domain")
         if self._period and stats["dirtyrate.calc_status"] != MEASURING:
@@ -91,10 +93,9 @@ class DirtyRate(Selector):
 
     def _start(self, dom: Any) -> None:
         try:
-            dom.startDirtyRateCalc(self._period, 0)
-        except libvirt.libvirtError as exc:
-            if exc.get_error_code() != libvirt.VIR_ERR_OPERATION_DENIED:
-                raise
+            with translated():
+                dom.startDirtyRateCalc(self._period, 0)
+        except exceptions.LibvirtDenied as exc:
             if self._period:
                 LOG.warning("Cannot start dirty rate calculations (%s): set [libvirt] "
                             "read_only = false, or [DEFAULT] "

@@ -8,7 +8,7 @@ selector's own labels. Nothing is exported when ``extra_stats`` is empty.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -17,7 +17,20 @@ from enricher.extra import catalog
 from enricher.extra.base import COUNTER, ExtraFamily
 
 if TYPE_CHECKING:
-    from enricher.sampler import Snapshot
+    from enricher.extra.runner import ExtraResult
+
+
+class Snapshot(Protocol):
+    """What the collector reads of the sampler's Snapshot (extra sits below the sampler)."""
+
+    @property
+    def samples(self) -> Sequence[Any]: ...
+
+    @property
+    def extra(self) -> ExtraResult | None: ...
+
+    def tenancy_of(self, uuid: str) -> Any: ...
+
 
 # The exporter's own view of the extra collection: (name, type, help).
 SELF = (

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from enricher import exceptions
 from enricher.extra.base import GAUGE, ExtraFamily, NotReported, Point, Selector
-from enricher.libvirt.connection import libvirt
+from enricher.libvirt.errors import translated
 
 NAME = "fs_info"
 RUNNING = 1  # virDomainState
@@ -21,17 +22,7 @@ FAMILIES = (
 )
 
 # Errors that mean "no usable guest agent in this domain".
-_NO_AGENT = (
-    "VIR_ERR_AGENT_UNRESPONSIVE",
-    "VIR_ERR_AGENT_UNSYNCED",
-    "VIR_ERR_ARGUMENT_UNSUPPORTED",
-    "VIR_ERR_OPERATION_UNSUPPORTED",
-)
-
-
-def _no_agent(exc: Any) -> bool:
-    codes = {getattr(libvirt, name, None) for name in _NO_AGENT}
-    return exc.get_error_code() in codes
+_NO_AGENT = (exceptions.NoGuestAgent, exceptions.LibvirtUnsupported)
 
 
 class FsInfo(Selector):
@@ -47,10 +38,9 @@ class FsInfo(Selector):
 
     def call(self, dom: Any, sample: Any) -> list[Point]:
         try:
-            filesystems = dom.fsInfo()
-        except libvirt.libvirtError as exc:
-            if _no_agent(exc):
-                raise NotReported("no_agent", str(exc)) from exc
-            raise
+            with translated():
+                filesystems = dom.fsInfo()
+        except _NO_AGENT as exc:
+            raise NotReported("no_agent", str(exc)) from exc
         return [Point(INFO, 1, (mountpoint, name, fstype, ",".join(aliases)))
                 for mountpoint, name, fstype, aliases in filesystems]

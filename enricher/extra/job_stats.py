@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from enricher.extra.base import GAUGE, ExtraFamily, Point, Selector, number
-from enricher.libvirt.connection import libvirt
+from enricher.libvirt import constants
 
 BACKGROUND = "job_stats_background"
 COMPLETED = "job_stats_completed"
@@ -118,8 +118,7 @@ class JobStats(Selector):
     def __init__(self, completed: bool) -> None:
         self.name = COMPLETED if completed else BACKGROUND
         self._kind = "completed" if completed else "background"
-        self._flags = (getattr(libvirt, "VIR_DOMAIN_JOB_STATS_COMPLETED", 1)
-                       if completed else 0)
+        self._flags = constants.JOB_STATS_COMPLETED if completed else 0
 
     def call(self, dom: Any, sample: Any) -> list[Point]:
         return job_points(self._kind, dom.jobStats(self._flags))

@@ -13,6 +13,7 @@ from typing import Any
 
 from enricher.extra.base import COUNTER, GAUGE, ExtraFamily, Point, Selector, number
 from enricher.extra.groups import domain_group_stats
+from enricher.libvirt import constants
 
 NAME = "memory"
 PREFIX = "memory.bandwidth.monitor."
@@ -85,4 +86,4 @@ class Memory(Selector):
         return points
 
     def call(self, dom: Any, sample: Any) -> list[Point]:
-        return bandwidth_points(domain_group_stats(dom, "VIR_DOMAIN_STATS_MEMORY"))
+        return bandwidth_points(domain_group_stats(dom, constants.STATS_MEMORY, NAME))

@@ -14,16 +14,17 @@ import dataclasses
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from enricher import exceptions
 from enricher.extra import catalog
 from enricher.extra.base import NotReported, Point, Selector
-from enricher.extra.connections import WorkerConnections, opener
 from enricher.extra.pool import Call, Lane, LanePool
 from enricher.health import ErrorCounts
-from enricher.libvirt.connection import is_domain_gone, libvirt
+from enricher.libvirt.errors import translated
+from enricher.libvirt.worker_connections import WorkerConnections, opener
 
 if TYPE_CHECKING:
     from oslo_config import cfg
@@ -43,29 +44,22 @@ ERROR = "error"
 # Outcomes that are expected and only logged at DEBUG.
 QUIET = frozenset({OK, UNSUPPORTED, DOMAIN_GONE, INACTIVE, "no_agent", BUSY, SKIPPED})
 
-_UNSUPPORTED_CODES = ("VIR_ERR_NO_SUPPORT", "VIR_ERR_ARGUMENT_UNSUPPORTED",
-                      "VIR_ERR_OPERATION_UNSUPPORTED")
-_DENIED_CODES = ("VIR_ERR_OPERATION_DENIED", "VIR_ERR_ACCESS_DENIED")
-
-
-def _codes(names: Iterable[str]) -> frozenset[int]:
-    return frozenset(getattr(libvirt, n) for n in names if hasattr(libvirt, n))
+# Outcomes of the libvirt failures that have one; any other failure is an error.
+_OUTCOMES: tuple[tuple[type[exceptions.LibvirtError], str], ...] = (
+    (exceptions.LibvirtUnsupported, UNSUPPORTED),
+    (exceptions.LibvirtDenied, DENIED),
+    (exceptions.DomainGone, DOMAIN_GONE),
+    (exceptions.DomainInactive, INACTIVE),  # stopped or paused since the bulk call
+)
 
 
 def classify(error: BaseException) -> str:
-    """The outcome name of a call that raised ``error``."""
+    """The outcome name of a call that raised ``error`` (already translated)."""
     if isinstance(error, NotReported):
         return error.outcome
-    if libvirt is not None and isinstance(error, libvirt.libvirtError):
-        code = error.get_error_code()
-        if code in _codes(_UNSUPPORTED_CODES):
-            return UNSUPPORTED
-        if code in _codes(_DENIED_CODES):
-            return DENIED
-        if is_domain_gone(error):
-            return DOMAIN_GONE
-        if code == libvirt.VIR_ERR_OPERATION_INVALID:
-            return INACTIVE  # stopped or paused since the bulk call: "not running"
+    for cls, outcome in _OUTCOMES:
+        if isinstance(error, cls):
+            return outcome
     return ERROR
 
 
@@ -93,8 +87,9 @@ class _Target:
             self._dom = self._connections.domain(self._uuid)
             self._looked_up = True
         try:
-            return selector.call(self._dom, sample)
-        except Exception as exc:
+            with translated():
+                return selector.call(self._dom, sample)
+        except exceptions.LibvirtError as exc:
             if self._connections is not None:
                 self._connections.failed(exc)
             raise
@@ -225,8 +220,4 @@ class ExtraRunner:
                         "read_only = false", selector, error)
         else:
             LOG.warning("%s failed for domain %s (%s): %s", selector, uuid, outcome, error,
-                        exc_info=not _is_libvirt_error(error))
-
-
-def _is_libvirt_error(error: BaseException | None) -> bool:
-    return libvirt is not None and isinstance(error, libvirt.libvirtError)
+                        exc_info=not isinstance(error, exceptions.LibvirtError))

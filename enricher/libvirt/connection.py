@@ -1,4 +1,4 @@
-"""The libvirt connection: open on demand, classify failures, reconnect with back-off."""
+"""The libvirt connection: open on demand, reconnect with back-off."""
 
 from __future__ import annotations
 
@@ -10,54 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from enricher import exceptions
 from enricher.backoff import Backoff
-
-try:  # The conf and docs tooling must import without libvirt-python.
-    import libvirt
-except ImportError:  # pragma: no cover - exercised only without libvirt-python
-    libvirt = None  # type: ignore[assignment]
+from enricher.libvirt.binding import libvirt
 
 if TYPE_CHECKING:
     from oslo_config import cfg
 
 LOG = logging.getLogger(__name__)
-
-# Error codes that mean the connection itself is gone (not one domain).
-_DISCONNECT_CODES = (
-    "VIR_ERR_SYSTEM_ERROR",
-    "VIR_ERR_INTERNAL_ERROR",
-    "VIR_ERR_NO_CONNECT",
-    "VIR_ERR_INVALID_CONN",
-    "VIR_ERR_RPC",
-    "VIR_ERR_AUTH_FAILED",
-    "VIR_ERR_AUTH_UNAVAILABLE",
-)
-_DISCONNECT_DOMAINS = (
-    "VIR_FROM_REMOTE",
-    "VIR_FROM_RPC",
-)
-
-
-def _codes(names: tuple[str, ...]) -> frozenset[int]:
-    if libvirt is None:
-        return frozenset()
-    return frozenset(getattr(libvirt, n) for n in names if hasattr(libvirt, n))
-
-
-def is_disconnection(exc: BaseException) -> bool:
-    """True when a libvirtError says the connection, not a domain, failed."""
-    if libvirt is None or not isinstance(exc, libvirt.libvirtError):
-        return False
-    code = exc.get_error_code()
-    if code in (libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_INVALID_CONN):
-        return True
-    return (code in _codes(_DISCONNECT_CODES)
-            and exc.get_error_domain() in _codes(_DISCONNECT_DOMAINS))
-
-
-def is_domain_gone(exc: BaseException) -> bool:
-    """True when a libvirtError says the domain no longer exists."""
-    return (libvirt is not None and isinstance(exc, libvirt.libvirtError)
-            and exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN)
 
 
 def _quiet_errors(_ctx: Any, _err: Any) -> None:
@@ -115,6 +73,9 @@ class Connection:
 
     def get(self) -> Any:
         """An open connection; LibvirtUnavailable while libvirtd is away.
+
+        LibvirtDisconnected when an ``on_reconnect`` hook finds the new
+        connection broken already.
 
         Opening happens outside the lock: while one caller waits for a slow
         or hung daemon, the others are told at once that libvirt is away.

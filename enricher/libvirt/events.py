@@ -19,9 +19,10 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from enricher.events import types
+from enricher import exceptions
 from enricher.health import ErrorCounts
-from enricher.libvirt.connection import is_disconnection, libvirt
+from enricher.libvirt import errors, event_types
+from enricher.libvirt.binding import libvirt
 
 LOG = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class DomainEvent:
 
     uuid: str
     name: str
-    event: str  # one of types.EVENT_NAMES
+    event: str  # one of event_types.EVENT_NAMES
     detail: str  # "" when the event has none
     timestamp: float  # Unix time at which the callback ran
     attrs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
@@ -57,7 +58,7 @@ def _enum(prefix: str) -> dict[int, str]:
             if n.startswith(prefix) and not n.endswith("_LAST")}
 
 
-LIFECYCLE_NAMES = tuple(name for name, _ in types.LIFECYCLE)
+LIFECYCLE_NAMES = tuple(name for name, _ in event_types.LIFECYCLE)
 LIFECYCLE_DETAILS = {
     index: _enum("VIR_DOMAIN_EVENT_%s_" % name.upper())
     for index, name in enumerate(LIFECYCLE_NAMES)
@@ -201,7 +202,10 @@ class Subscription:
         return callback
 
     def register(self, conn: Any) -> None:
-        """Register every callback on ``conn``, unless already done on it."""
+        """Register every callback on ``conn``, unless already done on it.
+
+        Raises LibvirtDisconnected when the connection breaks meanwhile.
+        """
         with self._lock:
             if conn is self._conn:
                 return
@@ -214,8 +218,9 @@ class Subscription:
                     ids.append(conn.domainEventRegisterAny(
                         None, event_id, self._callback(convert), None))
                 except libvirt.libvirtError as exc:
-                    if is_disconnection(exc):
-                        raise
+                    error = errors.classify(exc)
+                    if isinstance(error, exceptions.LibvirtDisconnected):
+                        raise error from exc
                     LOG.warning("libvirt does not deliver %s events: %s",
                                 constant[len("VIR_DOMAIN_EVENT_ID_"):].lower(), exc)
             self._conn, self._ids = conn, ids

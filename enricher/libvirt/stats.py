@@ -9,7 +9,9 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from enricher.libvirt.connection import is_disconnection, libvirt
+from enricher import exceptions
+from enricher.libvirt import errors
+from enricher.libvirt.binding import libvirt
 from enricher.libvirt.host_cpu import HostCpuTime
 
 LOG = logging.getLogger(__name__)
@@ -200,11 +202,10 @@ class StatsReader:
     def _records(self, conn: Any, slow: bool) -> list[tuple[Any, dict[str, Any]]]:
         flags = self._flags | (self._slow_flags if slow else 0)
         try:
-            return conn.getAllDomainStats(flags, self._call_flags)
-        except libvirt.libvirtError as exc:
-            if exc.get_error_code() not in (libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED,
-                                            libvirt.VIR_ERR_NO_SUPPORT,
-                                            libvirt.VIR_ERR_INVALID_ARG):
+            with errors.translated():
+                return conn.getAllDomainStats(flags, self._call_flags)
+        except exceptions.LibvirtError as exc:
+            if not errors.refused_flags(exc):
                 raise
             # An old libvirt or a driver without "perf" or NOWAIT: narrow once.
             perf = group_flags(["perf"])
@@ -300,9 +301,10 @@ class StatsReader:
     def _groups_of(self, doms: list[Any], flags: int, conn: Any) -> dict[str, dict[str, Any]]:
         """Some groups of ``doms`` alone, by UUID; empty if libvirt refuses."""
         try:
-            records = conn.domainListGetStats(doms, flags, self._call_flags)
-        except libvirt.libvirtError as exc:
-            if is_disconnection(exc):
+            with errors.translated():
+                records = conn.domainListGetStats(doms, flags, self._call_flags)
+        except exceptions.LibvirtError as exc:
+            if isinstance(exc, exceptions.LibvirtDisconnected):
                 raise
             LOG.warning("Could not read the cpu or vcpu stats group of %d domain(s) "
                         "whose figures cannot be read on the host: %s", len(doms), exc)
@@ -310,14 +312,19 @@ class StatsReader:
         return {dom.UUIDString(): raw for dom, raw in records}
 
     def collect(self, conn: Any) -> Collection:
-        """One bulk call; records that cannot be turned into samples are counted."""
+        """One bulk call; records that cannot be turned into samples are counted.
+
+        A failed call raises the project's LibvirtError (LibvirtDisconnected
+        when the connection broke).
+        """
         start = time.monotonic()
         slow = self._count % self._slow_every == 0
         self._count += 1
-        records = self._carry(self._records(conn, slow), slow)
-        from_cgroup = from_proc = 0
-        if self._host is not None:
-            records, from_cgroup, from_proc = self._host_times(conn, records, slow)
+        with errors.translated():
+            records = self._carry(self._records(conn, slow), slow)
+            from_cgroup = from_proc = 0
+            if self._host is not None:
+                records, from_cgroup, from_proc = self._host_times(conn, records, slow)
         samples = []
         domains = {}
         failed = 0

@@ -12,11 +12,6 @@ from lxml import etree
 from enricher import exceptions
 from enricher.tenancy import model
 
-NOVA_NS_1_1 = "http://openstack.org/xmlns/libvirt/nova/1.1"
-NOVA_NS_1_0 = "http://openstack.org/xmlns/libvirt/nova/1.0"
-# Preferred first: Nova rewrites only the 1.1 element after an upgrade.
-NOVA_NAMESPACES = (NOVA_NS_1_1, NOVA_NS_1_0)
-
 # A real nova:instance element is a few KiB; a domain XML tens of KiB.
 MAX_XML_BYTES = 1024 * 1024
 

@@ -11,26 +11,19 @@ from typing import Any, Protocol
 
 from enricher import exceptions
 from enricher.health import ErrorCounts
-from enricher.libvirt.connection import is_disconnection, is_domain_gone, libvirt
+from enricher.libvirt.metadata import read_nova_metadata
 from enricher.tenancy import metadata, model
 
 LOG = logging.getLogger(__name__)
 
 
-def read_nova_metadata(dom: Any) -> model.Tenancy:
-    """Read a domain's ``nova:instance`` element (1.1 preferred, then 1.0).
+def read_tenancy(dom: Any) -> model.Tenancy:
+    """A domain's tenancy from its ``nova:instance`` element.
 
-    Raises MetadataMissing when neither namespace is present.
+    Raises MetadataMissing when it has none, MetadataMalformed when it
+    cannot be trusted, and the project's LibvirtError when reading fails.
     """
-    for namespace in metadata.NOVA_NAMESPACES:
-        try:
-            text = dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, namespace, 0)
-        except libvirt.libvirtError as exc:
-            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN_METADATA:
-                continue
-            raise
-        return metadata.tenancy_from_metadata(text, dom.UUIDString())
-    raise exceptions.MetadataMissing("no nova:instance metadata")
+    return metadata.tenancy_from_metadata(read_nova_metadata(dom), dom.UUIDString())
 
 
 class Fallback(Protocol):
@@ -63,7 +56,7 @@ class Resolver:
     """
 
     def __init__(self, errors: ErrorCounts, *, ttl: float = 0.0,
-                 reader: Callable[[Any], model.Tenancy] = read_nova_metadata,
+                 reader: Callable[[Any], model.Tenancy] = read_tenancy,
                  fallback: Fallback | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._errors = errors
@@ -88,8 +81,8 @@ class Resolver:
         """One domain's tenancy now: cached, or read at once and cached.
 
         For events, which may be about a domain no collection has seen yet.
-        A libvirtError is raised for the caller to handle. Gaps are filled
-        from the Nova API fallback's cache (which never blocks).
+        The project's LibvirtError is raised for the caller to handle. Gaps
+        are filled from the Nova API fallback's cache (which never blocks).
         """
         with self._lock:
             entry = self._entries.get(uuid)
@@ -139,10 +132,11 @@ class Resolver:
                 continue
             try:
                 tenancy = self._read(uuid, dom)
-            except libvirt.libvirtError as exc:
-                if is_disconnection(exc):
+            except exceptions.LibvirtError as exc:
+                if isinstance(exc, exceptions.LibvirtDisconnected):
                     raise
-                kind = "domain_gone" if is_domain_gone(exc) else "libvirt_error"
+                gone = isinstance(exc, exceptions.DomainGone)
+                kind = "domain_gone" if gone else "libvirt_error"
                 self._errors.add("metadata", kind)
                 LOG.warning("Cannot read the metadata of domain %s: %s", uuid, exc)
                 continue

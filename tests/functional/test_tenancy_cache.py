@@ -20,7 +20,7 @@ A_UUID = "e22c05ef-5d01-420e-8189-a451e4f10d3e"
 B_UUID = "e59c3d28-f810-47e9-bf7e-dc55e15c160e"
 
 
-def _stack(uri: str, reader=resolver_mod.read_nova_metadata):
+def _stack(uri: str, reader=resolver_mod.read_tenancy):
     errors = ErrorCounts()
     conn = Connection(uri, read_only=False)
     resolver = Resolver(errors, reader=reader)
@@ -98,7 +98,7 @@ def test_domain_vanishing_mid_collection_is_skipped_and_counted(node_file) -> No
             gone = holder["conn"].get().lookupByUUIDString(A_UUID)
             gone.destroy()
             gone.undefine()
-        return resolver_mod.read_nova_metadata(dom)
+        return resolver_mod.read_tenancy(dom)
 
     conn, _, sampler, errors = _stack(fixtures.test_node_uri(node_file),
                                       undefine_then_read)

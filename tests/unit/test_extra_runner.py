@@ -13,6 +13,7 @@ from enricher.extra import catalog
 from enricher.extra.base import NotReported, Point, Selector
 from enricher.extra.runner import ExtraRunner, classify
 from enricher.health import ErrorCounts
+from enricher.libvirt import errors as libvirt_errors
 from enricher.libvirt.stats import DomainSample
 from tests.unit.test_extra_pool import _wait_for
 from tests.unit.test_extra_selectors import FakeDom, libvirt_error, sample
@@ -79,6 +80,8 @@ def _run(selectors: list[Selector], errors: ErrorCounts | None = None,
     (KeyError("x"), "error"),
 ])
 def test_classify(error: BaseException, outcome: str) -> None:
+    if isinstance(error, libvirt.libvirtError):  # as the runner sees it: translated
+        error = libvirt_errors.classify(error)
     assert classify(error) == outcome
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import libvirt
 import pytest
 
+from enricher import exceptions
 from enricher.extra import (
     cpu_util,
     dirtyrate,
@@ -211,7 +212,7 @@ def test_fs_info_asks_only_running_domains() -> None:
 
 def test_fs_info_other_errors_propagate() -> None:
     dom = FakeDom(fsInfo=libvirt_error(libvirt.VIR_ERR_OPERATION_DENIED))
-    with pytest.raises(libvirt.libvirtError):
+    with pytest.raises(exceptions.LibvirtDenied):
         fs_info.FsInfo().call(dom, sample())
 
 

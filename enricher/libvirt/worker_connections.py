@@ -1,4 +1,4 @@
-"""One libvirt connection per worker thread of the extra-statistics pool.
+"""One libvirt connection per worker thread (of the extra-statistics pool).
 
 Calls on one ``virConnect`` are not independent: while a call into a stuck
 QEMU waits for its answer, the answers to other calls made on the same
@@ -16,7 +16,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from enricher.libvirt.connection import is_disconnection, libvirt
+from enricher import exceptions
+from enricher.libvirt.binding import libvirt
+from enricher.libvirt.errors import translated
 
 LOG = logging.getLogger(__name__)
 
@@ -30,18 +32,19 @@ class WorkerConnections:
 
     def domain(self, uuid: str) -> Any:
         """``uuid``'s virDomain on this thread's connection (opened on first use)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self._opener()
         try:
-            return conn.lookupByUUIDString(uuid)
-        except libvirt.libvirtError as exc:
+            with translated():
+                conn = getattr(self._local, "conn", None)
+                if conn is None:
+                    conn = self._local.conn = self._opener()
+                return conn.lookupByUUIDString(uuid)
+        except exceptions.LibvirtError as exc:
             self.failed(exc)
             raise
 
     def failed(self, exc: BaseException) -> None:
-        """Forget this thread's connection when ``exc`` says it is broken."""
-        if is_disconnection(exc):
+        """Forget this thread's connection when ``exc`` says it broke."""
+        if isinstance(exc, exceptions.LibvirtDisconnected):
             self.close()
 
     def close(self) -> None:
