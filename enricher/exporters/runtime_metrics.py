@@ -25,7 +25,7 @@ FAMILIES = (
     ("enricher_http_connections_closed_total", "counter", "reason",
      "HTTP connections the server closed early: evicted (idle, to make room at "
      "the cap), rejected (503, every connection busy), send_timeout (the client "
-     "read too slowly)."),
+     "read too slowly), header_too_large (431, a header block over 64 KiB)."),
 )
 _HELP = {name: doc for name, _t, _l, doc in FAMILIES}
 
@@ -61,6 +61,7 @@ class RuntimeCollector(Collector):
                                      _HELP["enricher_http_connections_closed_total"],
                                      labels=["reason"])
         for reason, count in (("evicted", stats.evicted), ("rejected", stats.rejected),
-                              ("send_timeout", stats.send_timeouts)):
+                              ("send_timeout", stats.send_timeouts),
+                              ("header_too_large", stats.oversized)):
             closed.add_metric([reason], count)
         yield closed

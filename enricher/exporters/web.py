@@ -5,14 +5,15 @@ socket and a few kilobytes, never a thread. Measured on this project's
 2-core test machine, a thread-pool server (cheroot) hands each new
 connection to a worker that blocks reading its request line, so 1100 idle
 connections starve the scrape; aiohttp served it at once. Its llhttp parser
-bounds each header line and the number of headers (so the header block as a
-whole), and its keep-alive timer runs from the moment a connection is made,
-so a client that never finishes a request is dropped.
+bounds each header line and the number of headers, and its keep-alive timer
+runs from the moment a connection is made, so a client that never finishes a
+request is dropped.
 
 What aiohttp leaves to us, done here: a cap on open connections below the
 open-file limit (at the cap the longest-idle connection makes room, or the
-newcomer gets a 503 when all are busy), a listen backlog sized for many
-scrapers, and a deadline on sending a response to a slow reader.
+newcomer gets a 503 when all are busy), a bound on a request's whole header
+block, a listen backlog sized for many scrapers, and a deadline on sending a
+response to a slow reader.
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ from aiohttp.web_protocol import RequestHandler
 
 LOG = logging.getLogger(__name__)
 
-# Longest request line and header line, and most headers, accepted: a
-# request's header block is at most MAX_HEADERS * MAX_LINE bytes (512 KiB).
+# Longest request line and header line, and most headers, aiohttp accepts;
+# and the most bytes a whole header block may have (nginx allows 4 x 8 KiB).
 MAX_LINE = 8190
 MAX_HEADERS = 64
+MAX_HEADER_BYTES = 64 * 1024
 # Connections asyncio accepts per loop iteration before the protocols run,
 # and descriptors kept for everything else (libvirt, logs, Nova, the loop).
 ACCEPT_BATCH = 32
@@ -41,6 +43,9 @@ FD_RESERVE = 64
 # Seconds requests in progress get to finish when the server stops.
 SHUTDOWN_GRACE = 1.0
 
+_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+              b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+_END_OF_HEADERS = b"\r\n\r\n"
 _UNAVAILABLE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
                 b"Content-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
                 b"too many connections")
@@ -65,6 +70,7 @@ class ConnectionStats:
     evicted: int = 0  # idle connections closed to make room
     rejected: int = 0  # answered 503: every connection was busy
     send_timeouts: int = 0  # aborted: the client read the response too slowly
+    oversized: int = 0  # answered 431: a header block over MAX_HEADER_BYTES
 
 
 def connection_cap(limits: Limits) -> int:
@@ -90,6 +96,62 @@ class _Unavailable(asyncio.Protocol):
         assert isinstance(transport, asyncio.WriteTransport)
         transport.write(_UNAVAILABLE)
         transport.close()
+
+
+class _HeaderLimit(asyncio.Protocol):
+    """Feeds aiohttp's handler, but ends a connection whose header block grows
+    past MAX_HEADER_BYTES (aiohttp bounds lines and their number, not the total).
+
+    The endpoints take no request bodies, so every byte until a blank line
+    belongs to a header block.
+    """
+
+    def __init__(self, inner: RequestHandler, stats: ConnectionStats) -> None:
+        self._inner = inner
+        self._stats = stats
+        self._transport: asyncio.Transport | None = None
+        self._pending = 0  # bytes since the last end of a header block
+        self._tail = b""  # the last three bytes, for an end split across reads
+        self._cut = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self._inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self._cut:
+            return
+        end = data.rfind(_END_OF_HEADERS)
+        if end >= 0:
+            self._pending = len(data) - end - len(_END_OF_HEADERS)
+        else:
+            edge = (self._tail + data[:3]).find(_END_OF_HEADERS)
+            if edge >= 0:
+                self._pending = len(data) - (edge + len(_END_OF_HEADERS) - len(self._tail))
+            else:
+                self._pending += len(data)
+        self._tail = data[-3:] if len(data) >= 3 else (self._tail + data)[-3:]
+        if self._pending > MAX_HEADER_BYTES:
+            self._cut = True
+            self._stats.oversized += 1
+            assert self._transport is not None
+            self._transport.write(_TOO_LARGE)
+            self._transport.close()
+            return
+        self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -182,7 +244,7 @@ class WebServer:
                 return _Unavailable()
             idle.force_close()
             self.stats.evicted += 1
-        return self._runner.server()
+        return _HeaderLimit(self._runner.server(), self.stats)
 
     @web.middleware
     async def _track_busy(self, request: web.Request, handler: Handler
