@@ -16,7 +16,8 @@ from oslo_config import cfg
 from enricher import malloc, service
 from enricher.backoff import Backoff
 from enricher.events.monitor import EventMonitor
-from enricher.exporters.http import MetricsApp, MetricsServer
+from enricher.exporters import event_metrics, nova_metrics
+from enricher.exporters.http import MetricsApp, MetricsServer, PerScrape
 from enricher.extra import catalog as extra_catalog
 from enricher.extra.runner import ExtraRunner
 from enricher.health import ErrorCounts
@@ -61,6 +62,18 @@ def host_cpu(conf: cfg.ConfigOpts) -> HostCpuTime | None:
     return HostCpuTime(Path(conf.libvirt.qemu_pid_dir), cpu=cpu, vcpus=vcpus)
 
 
+def per_scrape(events: EventMonitor | None, nova: NovaFallback | None,
+               tenant_labels: Sequence[str]) -> list[PerScrape]:
+    """The families rendered on every scrape after the self-metrics: events, Nova."""
+    sources: list[PerScrape] = []
+    if events is not None:
+        sources.append(lambda: event_metrics.event_families(
+            events.counters.rows(), events.stats(), tenant_labels))
+    if nova is not None:
+        sources.append(lambda: nova_metrics.nova_families(nova_metrics.NovaFigures.read(nova)))
+    return sources
+
+
 class Service:
     """The running enricher: sampler, tenancy cache and HTTP endpoint."""
 
@@ -84,18 +97,17 @@ class Service:
         self.sampler = Sampler(self.connection, reader, self.resolver,
                                self.errors, interval=conf.interval, extra=self.extra)
         self.events = (EventMonitor(conf, self.connection, self.resolver, self.errors,
-                                    lambda: self.sampler.snapshot,
                                     on_event=self.sampler.wake)
                        if conf.events.enabled else None)
         # A dropped or restored connection shows in the next collection, soon.
         self.connection.on_close.append(lambda _reason: self.sampler.wake())
         self.connection.on_reconnect.append(lambda _conn: self.sampler.wake())
-        own = [self.events.collector] if self.events else []
-        if self.nova is not None:
-            from enricher.exporters.nova_metrics import NovaCollector
-            own.append(NovaCollector(self.nova))
-        self.app = MetricsApp(self.sampler, self.errors, conf.prometheus.tenant_labels, own)
+        tenant_labels = conf.prometheus.tenant_labels
+        self.app = MetricsApp(self.sampler, self.errors, tenant_labels,
+                              per_scrape(self.events, self.nova, tenant_labels))
         self.sampler.on_snapshot.append(self.app.prepare)
+        if self.events is not None:
+            self.sampler.on_snapshot.append(self.events.counters.on_snapshot)
         self.server = MetricsServer(conf.prometheus.host, conf.prometheus.port, self.app)
 
     def start(self) -> None:
