@@ -5,7 +5,7 @@ read this table. Adding a metric is one entry here plus the code that fills
 it. An entry's ``key`` is its ``name``: the Prometheus name dashboards use,
 which never changes; a naming profile maps keys to another exporter's names.
 
-Entries are in exposition order within each source.
+Entries are grouped by source and in exposition order.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ GAUGE = "gauge"
 COUNTER = "counter"
 SUMMARY = "summary"
 
-# Where a family's values come from (and which collector fills it).
+# Where a family's values come from (and which collector fills it), in exposition order.
 CORE = "core"  # the bulk stats call and each domain's tenancy
 EXTRA = "extra"  # the collectd virt plugin's extra statistics ([DEFAULT] extra_stats)
+SELF = "self"  # the exporter's own health
 EVENTS = "events"  # domain events ([events] enabled)
 NOVA = "nova"  # the Nova API fallback (credentials configured)
-SELF = "self"  # the exporter's own health
-SOURCES = (CORE, EXTRA, EVENTS, NOVA, SELF)
+SOURCES = (CORE, EXTRA, SELF, EVENTS, NOVA)
 
 # The labels every per-VM series starts with; the tenant labels follow.
 DOMAIN_LABELS = ("domain", "uuid")

@@ -15,10 +15,10 @@ SECTIONS = (
     (catalog.CORE, "Per-VM metrics from the bulk stats call and the tenancy cache."),
     (catalog.EXTRA, "The collectd virt plugin's extra statistics: only with "
                     "[DEFAULT] extra_stats naming a selector listed in the help."),
+    (catalog.SELF, "Exporter self-metrics, rendered on every scrape."),
     (catalog.EVENTS, "Domain events: only with [events] enabled; rendered on every "
                      "scrape."),
     (catalog.NOVA, "The Nova API fallback: only when Nova credentials are configured."),
-    (catalog.SELF, "Exporter self-metrics, rendered on every scrape."),
 )
 
 
