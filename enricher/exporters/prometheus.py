@@ -31,7 +31,7 @@ _PERF_EVENTS = _PERF + "<event>"
 
 
 def family(spec: catalog.Family, labels: Sequence[str] = ()) -> Metric:
-    """An empty family of ``spec`` with the given label names."""
+    """An empty gauge or counter family of ``spec`` with the given label names."""
     cls = CounterMetricFamily if spec.type == catalog.COUNTER else GaugeMetricFamily
     return cls(spec.base_name, spec.help, labels=list(labels))
 

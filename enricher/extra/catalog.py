@@ -92,8 +92,8 @@ SELECTORS = (
     Entry("vcpu", "Accepted for collectd configurations: per-vCPU time is a core family; "
                   "makes sure the vcpu group is collected.", group="vcpu"),
 )
-BY_NAME = {entry.name: entry for entry in SELECTORS}
-NAMES = tuple(BY_NAME)
+_BY_NAME = {entry.name: entry for entry in SELECTORS}
+NAMES = tuple(_BY_NAME)
 # (name, description), as oslo.config's choices want them.
 CHOICES = tuple((entry.name, entry.description) for entry in SELECTORS)
 
@@ -101,7 +101,7 @@ CHOICES = tuple((entry.name, entry.description) for entry in SELECTORS)
 def build(names: Iterable[str], dirtyrate_period: int = 0) -> list[Selector]:
     """Fresh selector instances for ``names`` (duplicates ignored), in table order."""
     wanted = set(names)
-    unknown = wanted.difference(BY_NAME)
+    unknown = wanted.difference(_BY_NAME)
     if unknown:
         raise ValueError("unknown extra_stats selectors: %s" % ", ".join(sorted(unknown)))
     return [entry.build(dirtyrate_period) for entry in SELECTORS if entry.name in wanted]
