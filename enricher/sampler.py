@@ -20,7 +20,7 @@ from enricher.tenancy.resolver import Resolver
 LOG = logging.getLogger(__name__)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Snapshot:
     """The latest samples joined with tenancy; exporters only read it."""
 
@@ -45,7 +45,8 @@ FIRST_COLLECTION_WAIT = 10.0
 # Least time between two collections when events ask for early ones.
 MIN_EARLY_GAP = 1.0
 
-EMPTY = Snapshot((), MappingProxyType({}), False, 0.0, 0.0)
+EMPTY = Snapshot(samples=(), tenancy=MappingProxyType({}), libvirt_up=False,
+                 collected_at=0.0, duration=0.0)
 
 
 class Sampler:
@@ -76,7 +77,8 @@ class Sampler:
         self._first = threading.Event()
         self._thread: threading.Thread | None = None
         self._sequence = 0
-        # Called with each background snapshot (e.g. to render it at once).
+        # Called with each new snapshot, in the collecting thread (e.g. to render
+        # it at once, or to expire the event counters of domains gone).
         self.on_snapshot: list[Callable[[Snapshot], None]] = []
 
     @property
@@ -127,17 +129,30 @@ class Sampler:
             skipped = collection.failed + len(collection.samples) - len(samples)
             extra = (self._extra.collect(samples, collection.domains, sampled_at)
                      if self._extra is not None else None)
-            snap = Snapshot(samples, MappingProxyType(tenancy), True, self._clock(),
-                            time.monotonic() - started, skipped, self._sequence,
-                            extra, self.interval, collection.cpu_from_cgroup,
-                            collection.vcpu_from_proc)
+            snap = Snapshot(samples=samples, tenancy=MappingProxyType(tenancy),
+                            libvirt_up=True, collected_at=self._clock(),
+                            duration=time.monotonic() - started, skipped=skipped,
+                            sequence=self._sequence, extra=extra, interval=self.interval,
+                            cpu_from_cgroup=collection.cpu_from_cgroup,
+                            vcpu_from_proc=collection.vcpu_from_proc)
         self._snapshot = snap
+        self._publish(snap)
         return snap
+
+    def _publish(self, snap: Snapshot) -> None:
+        """Hand a new snapshot to the ``on_snapshot`` callbacks; none may break the rest."""
+        for callback in self.on_snapshot:
+            try:
+                callback(snap)
+            except Exception:  # a bug in one consumer must not stop collection
+                self._errors.add("sampler", "unexpected")
+                LOG.exception("Unexpected error handing a snapshot to %r", callback)
 
     def _down(self, started: float) -> Snapshot:
         extra = self._extra.idle() if self._extra is not None else None
-        return Snapshot((), MappingProxyType({}), False, self._clock(),
-                        time.monotonic() - started, 0, self._sequence, extra, self.interval)
+        return Snapshot(samples=(), tenancy=MappingProxyType({}), libvirt_up=False,
+                        collected_at=self._clock(), duration=time.monotonic() - started,
+                        sequence=self._sequence, extra=extra, interval=self.interval)
 
     def start(self) -> None:
         """Start the background loop when an interval is configured."""
@@ -155,9 +170,7 @@ class Sampler:
         while not self._stop.is_set():
             started = time.monotonic()
             try:
-                snap = self.collect()
-                for callback in self.on_snapshot:
-                    callback(snap)
+                self.collect()
             except Exception:  # the loop must survive any bug
                 self._errors.add("sampler", "unexpected")
                 LOG.exception("Unexpected error in the sampler loop")

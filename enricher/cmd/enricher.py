@@ -17,10 +17,10 @@ from oslo_config import cfg
 from enricher import malloc, rlimit, service
 from enricher.cmd.nova import nova_fallback
 from enricher.events.monitor import EventMonitor
-from enricher.exporters import endpoints
+from enricher.exporters import endpoints, event_metrics, nova_metrics
 from enricher.exporters.endpoints import HealthInputs
-from enricher.exporters.http import MetricsApp
-from enricher.exporters.runtime_metrics import RuntimeCollector
+from enricher.exporters.http import MetricsApp, PerScrape
+from enricher.exporters.runtime_metrics import runtime_families
 from enricher.exporters.web import Limits, WebServer
 from enricher.extra import catalog as extra_catalog
 from enricher.extra.runner import ExtraRunner
@@ -30,6 +30,7 @@ from enricher.libvirt.connection import Connection
 from enricher.libvirt.host_cpu import HostCpuTime
 from enricher.libvirt.stats import StatsReader
 from enricher.sampler import Sampler
+from enricher.tenancy.fallback import NovaFallback
 from enricher.tenancy.resolver import Resolver
 
 LOG = logging.getLogger("enricher")
@@ -46,6 +47,18 @@ def host_cpu(conf: cfg.ConfigOpts) -> HostCpuTime | None:
                  "%s is not a local QEMU connection", conf.libvirt.connection_uri)
         return None
     return HostCpuTime(Path(conf.libvirt.qemu_pid_dir), cpu=cpu, vcpus=vcpus)
+
+
+def per_scrape(events: EventMonitor | None, nova: NovaFallback | None,
+               tenant_labels: Sequence[str]) -> list[PerScrape]:
+    """The families rendered on every scrape after the self-metrics: events, Nova."""
+    sources: list[PerScrape] = []
+    if events is not None:
+        sources.append(lambda: event_metrics.event_families(
+            events.counters.rows(), events.stats(), tenant_labels))
+    if nova is not None:
+        sources.append(lambda: nova_metrics.nova_families(nova_metrics.NovaFigures.read(nova)))
+    return sources
 
 
 class Service:
@@ -71,21 +84,21 @@ class Service:
         self.sampler = Sampler(self.connection, reader, self.resolver,
                                self.errors, interval=conf.interval, extra=self.extra)
         self.events = (EventMonitor(conf, self.connection, self.resolver, self.errors,
-                                    lambda: self.sampler.snapshot,
                                     on_event=self.sampler.wake)
                        if conf.events.enabled else None)
         # A dropped or restored connection shows in the next collection, soon.
         self.connection.on_close.append(lambda _reason: self.sampler.wake())
         self.connection.on_reconnect.append(lambda _conn: self.sampler.wake())
-        own = [self.events.collector] if self.events else []
-        if self.nova is not None:
-            from enricher.exporters.nova_metrics import NovaCollector
-            own.append(NovaCollector(self.nova))
+        tenant_labels = conf.prometheus.tenant_labels
         self.server = WebServer(conf.prometheus.host, conf.prometheus.port,
                                 web_limits(conf))
-        own.append(RuntimeCollector(self.errors.threads, self.server.stats))
-        self.app = MetricsApp(self.sampler, self.errors, conf.prometheus.tenant_labels, own)
+        sources: list[PerScrape] = [
+            lambda: runtime_families(self.errors.threads, self.server.stats)]
+        sources += per_scrape(self.events, self.nova, tenant_labels)
+        self.app = MetricsApp(self.sampler, self.errors, tenant_labels, sources)
         self.sampler.on_snapshot.append(self.app.prepare)
+        if self.events is not None:
+            self.sampler.on_snapshot.append(self.events.counters.on_snapshot)
         endpoints.add_routes(self.server, self.app,
                              HealthInputs(self.sampler, self.errors.threads, conf.interval))
 

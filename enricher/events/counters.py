@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
+from typing import TYPE_CHECKING
 
 from enricher.libvirt.events import DomainEvent
 from enricher.tenancy import model
+
+if TYPE_CHECKING:
+    from enricher.sampler import Snapshot
 
 # A domain's labels: domain name, uuid, then the configured tenant labels.
 Labels = tuple[str, ...]
@@ -29,11 +34,14 @@ class EventCounters:
     so a tenancy change starts new series and never lowers an old one.
     The series of a domain are dropped ``retention`` seconds after it is
     gone: undefined, or missing from a collection made after its last event.
+    The sampler's snapshots drive that (``on_snapshot``), not the scrapes.
     """
 
-    def __init__(self, tenant_labels: Sequence[str], retention: float) -> None:
+    def __init__(self, tenant_labels: Sequence[str], retention: float,
+                 clock: Callable[[], float] = time.time) -> None:
         self.tenant_labels = tuple(tenant_labels)
         self.retention = retention
+        self._clock = clock
         self._lock = threading.Lock()
         self._counts: Counter[tuple[str, Labels, str, str]] = Counter()
         self._last: dict[tuple[str, Labels, str], float] = {}
@@ -63,6 +71,13 @@ class EventCounters:
         with self._lock:
             return sum(n for (u, _, e, d), n in self._counts.items()
                        if u == uuid and e == event and detail in (None, d))
+
+    def on_snapshot(self, snapshot: Snapshot) -> None:
+        """Note the domains a new snapshot lists, then expire the ones gone long enough."""
+        if snapshot.libvirt_up:  # libvirt down says nothing about the domains
+            present = set(snapshot.tenancy).union(s.uuid for s in snapshot.samples)
+            self.observe(present, snapshot.collected_at)
+        self.expire(self._clock())
 
     def observe(self, present: Collection[str], collected_at: float) -> None:
         """Note which domains a collection made at ``collected_at`` listed."""

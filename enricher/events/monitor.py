@@ -10,7 +10,6 @@ from collections.abc import Callable
 from oslo_config import cfg
 
 from enricher import exceptions
-from enricher.events.collector import EventCollector
 from enricher.events.counters import EventCounters
 from enricher.events.dispatch import Dispatcher
 from enricher.events.log import EventLog, to_record
@@ -19,7 +18,6 @@ from enricher.health import ErrorCounts
 from enricher.libvirt import events as libvirt_events
 from enricher.libvirt.connection import Connection
 from enricher.libvirt.events import ConnectionClosed, DomainEvent
-from enricher.sampler import Snapshot
 from enricher.tenancy import model
 from enricher.tenancy.resolver import Resolver
 
@@ -35,8 +33,7 @@ class EventMonitor:
     """
 
     def __init__(self, conf: cfg.ConfigOpts, connection: Connection, resolver: Resolver,
-                 errors: ErrorCounts, snapshot: Callable[[], Snapshot],
-                 loop: libvirt_events.EventLoop | None = None,
+                 errors: ErrorCounts, loop: libvirt_events.EventLoop | None = None,
                  on_event: Callable[[], None] | None = None) -> None:
         libvirt_events.register_default_impl()
         opts = conf.events
@@ -59,7 +56,6 @@ class EventMonitor:
         self._on_event = on_event
         self.dispatcher = Dispatcher(self.queue, resolver, [self._record], errors,
                                      opts.stop_delay, self._keep_connected)
-        self.collector = EventCollector(self.counters, snapshot, self.stats)
         if opts.keepalive_interval:
             connection.keepalive = (opts.keepalive_interval, opts.keepalive_count)
         self._started = False

@@ -71,12 +71,15 @@ def health_report(inputs: HealthInputs, now: float) -> tuple[bool, dict[str, obj
     snap = inputs.sampler.snapshot
     threads = inputs.threads.snapshot()
     problems = []
-    if not snap.libvirt_up and (snap.collected_at or inputs.interval > 0):
-        problems.append("libvirt did not answer the last collection")
     age = now - snap.collected_at if snap.collected_at else None
-    if inputs.interval > 0:
+    if age is None:
+        if inputs.interval > 0:
+            problems.append("no collection yet")
+    elif not snap.libvirt_up:
+        problems.append("libvirt did not answer the last collection")
+    if age is not None and inputs.interval > 0:
         limit = STALE_INTERVALS * inputs.interval + STALE_GRACE
-        if age is None or age > limit:
+        if age > limit:
             problems.append("no collection in the last %.0f s" % limit)
     dead = sorted(name for name, (alive, _restarts) in threads.items() if not alive)
     if dead:

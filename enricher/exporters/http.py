@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from prometheus_client.registry import Collector
+from prometheus_client.core import Metric
 
-from enricher.exporters import prometheus, text
+from enricher.exporters import extra_metrics, prometheus, text
 from enricher.health import ErrorCounts
-from enricher.sampler import EMPTY, Sampler, Snapshot
+from enricher.sampler import Sampler, Snapshot
 
 LOG = logging.getLogger(__name__)
 
@@ -35,6 +36,10 @@ def _gzip_head(plain: bytes) -> tuple[bytes, zlib._Compress]:
     return head, compressor
 
 
+# A per-scrape source: the families it yields are rendered on every scrape.
+PerScrape = Callable[[], Iterable[Metric]]
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Rendered:
     """The per-VM part of the exposition for one snapshot, plain and gzip-started."""
@@ -51,33 +56,36 @@ class _Rendered:
 
 
 class MetricsApp:
-    """Renders /metrics: the per-VM part once per snapshot, self-metrics per scrape."""
+    """Renders /metrics: the per-VM part once per snapshot, self-metrics per scrape.
+
+    ``per_scrape`` sources (domain events, the Nova fallback's figures) change
+    between snapshots, so their families are rendered on every scrape, after
+    the self-metrics.
+    """
 
     def __init__(self, sampler: Sampler, errors: ErrorCounts,
-                 tenant_labels: Sequence[str], per_scrape: Sequence[Collector] = ()
+                 tenant_labels: Sequence[str], per_scrape: Sequence[PerScrape] = ()
                  ) -> None:
         self._sampler = sampler
+        self._errors = errors
+        self._tenant_labels = tuple(tenant_labels)
+        self._per_scrape = tuple(per_scrape)
         self._lock = threading.Lock()
-        self._current: Snapshot = EMPTY
-        self._for_render: Snapshot = EMPTY
         self._cached: _Rendered | None = None
-        self._started = 0.0
-        self._domains, self._own = prometheus.registries(
-            lambda: self._for_render, errors, tenant_labels, lambda: self._started,
-            per_scrape, served=lambda: self._current)
 
     def prepare(self, snap: Snapshot) -> _Rendered:
         """Render (and compress) a snapshot's per-VM part, once.
 
-        The background sampler calls this right after each collection, so
-        that scrapes only copy bytes.
+        The sampler calls this right after each collection, so that scrapes
+        only copy bytes.
         """
         with self._lock:
             cached = self._cached
             if cached is not None and cached.snapshot is snap:
                 return cached
-            self._for_render = snap
-            plain = text.render(self._domains)
+            plain = text.render(itertools.chain(
+                prometheus.domain_families(snap, self._tenant_labels),
+                extra_metrics.extra_families(snap, self._tenant_labels)))
             self._cached = _Rendered(snap, plain, *_gzip_head(plain))
             return self._cached
 
@@ -93,10 +101,9 @@ class MetricsApp:
         started = time.monotonic()
         snap = self._sampler.latest()
         rendered = self.prepare(snap)
-        with self._lock:
-            self._started = started
-            self._current = snap
-            own = text.render(self._own)
+        own = text.render(itertools.chain(
+            prometheus.self_families(snap, self._errors.snapshot(), started),
+            itertools.chain.from_iterable(source() for source in self._per_scrape)))
         if gzipped:
             return rendered.gzipped(own)
         return rendered.plain + own

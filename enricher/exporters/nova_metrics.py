@@ -1,73 +1,49 @@
-"""Self-metrics of the Nova API fallback, fresh on every scrape."""
+"""Prometheus families of the Nova API fallback's own figures, fresh on every scrape."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Iterator, Mapping
 
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    Metric,
-    SummaryMetricFamily,
-)
-from prometheus_client.registry import Collector
+from prometheus_client.core import Metric, SummaryMetricFamily
 
+from enricher.exporters import catalog
+from enricher.exporters.prometheus import labelled_family, value_family
 from enricher.tenancy.fallback import NovaFallback
 
-# (name, type, labels, help) for the docs' metrics reference.
-FAMILIES = (
-    ("enricher_nova_api_up", "gauge", "-",
-     "Whether the last Nova API look-up succeeded (1) or not (0); absent until "
-     "a look-up was needed."),
-    ("enricher_nova_requests_total", "counter", "endpoint, status",
-     "HTTP requests to Nova and Keystone by endpoint and status (or timeout, "
-     "connection_error)."),
-    ("enricher_nova_cache_total", "counter", "result",
-     "Tenancy cache outcomes for domains whose metadata is incomplete: hit, "
-     "negative_hit (Nova does not know the domain), miss (a look-up is queued)."),
-    ("enricher_nova_lookup_duration_seconds", "summary", "-",
-     "Duration of host-wide Nova look-ups, in seconds."),
-    ("enricher_nova_lookups_total", "counter", "result",
-     "Host-wide Nova look-ups by result (ok, error)."),
-)
-_HELP = {name: doc for name, _t, _l, doc in FAMILIES}
+CACHE_RESULTS = ("hit", "negative_hit", "miss")
 
 
-class NovaCollector(Collector):
-    """Reads the fallback's counters; never calls Nova."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class NovaFigures:
+    """A consistent-enough copy of what the fallback counts, for one scrape."""
 
-    def __init__(self, fallback: NovaFallback) -> None:
-        self._fallback = fallback
+    up: bool | None  # None until a look-up was needed
+    requests: Mapping[tuple[str, str], int]  # (endpoint, status) -> count
+    cache: Mapping[str, int]  # cache outcome -> count
+    lookups: Mapping[str, int]  # result -> count
+    lookup_seconds_sum: float
 
-    def describe(self) -> Iterator[Metric]:
-        return iter(())
-
-    def collect(self) -> Iterator[Metric]:
-        fallback = self._fallback
-        if fallback.up is not None:
-            yield GaugeMetricFamily("enricher_nova_api_up", _HELP["enricher_nova_api_up"],
-                                    value=1 if fallback.up else 0)
+    @classmethod
+    def read(cls, fallback: NovaFallback) -> NovaFigures:
+        """The figures of ``fallback`` now; never calls Nova."""
         counters = fallback.source.counters
-        requests = CounterMetricFamily("enricher_nova_requests",
-                                       _HELP["enricher_nova_requests_total"],
-                                       labels=["endpoint", "status"])
-        for (endpoint, status), count in sorted(counters.requests().items()):
-            requests.add_metric([endpoint, status], count)
-        yield requests
-        cache = CounterMetricFamily("enricher_nova_cache", _HELP["enricher_nova_cache_total"],
-                                    labels=["result"])
         stats = fallback.stats
-        for result in ("hit", "negative_hit", "miss"):
-            cache.add_metric([result], getattr(stats, result))
-        yield cache
-        lookups = counters.lookups()
-        yield SummaryMetricFamily(
-            "enricher_nova_lookup_duration_seconds",
-            _HELP["enricher_nova_lookup_duration_seconds"],
-            count_value=sum(lookups.values()), sum_value=counters.lookup_seconds_sum)
-        by_result = CounterMetricFamily("enricher_nova_lookups",
-                                        _HELP["enricher_nova_lookups_total"],
-                                        labels=["result"])
-        for result, count in sorted(lookups.items()):
-            by_result.add_metric([result], count)
-        yield by_result
+        return cls(fallback.up, counters.requests(),
+                   {result: getattr(stats, result) for result in CACHE_RESULTS},
+                   counters.lookups(), counters.lookup_seconds_sum)
+
+
+def nova_families(figures: NovaFigures) -> Iterator[Metric]:
+    """The fallback's families from one copy of its figures."""
+    if figures.up is not None:
+        yield value_family("enricher_nova_api_up", 1 if figures.up else 0)
+    yield labelled_family("enricher_nova_requests_total", sorted(figures.requests.items()))
+    yield labelled_family("enricher_nova_cache_total",
+                          [((result,), figures.cache[result]) for result in CACHE_RESULTS])
+    duration = catalog.get("enricher_nova_lookup_duration_seconds")
+    yield SummaryMetricFamily(duration.name, duration.help,
+                              count_value=sum(figures.lookups.values()),
+                              sum_value=figures.lookup_seconds_sum)
+    yield labelled_family("enricher_nova_lookups_total",
+                          [((result,), n) for result, n in sorted(figures.lookups.items())])

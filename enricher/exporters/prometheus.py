@@ -1,40 +1,66 @@
-"""Prometheus exposition: a custom collector over the latest Snapshot."""
+"""Prometheus families of the core per-VM metrics and of the exporter's own health.
+
+Plain functions of what they are handed: the Snapshot to render, the
+configured tenant labels, the error counts. Names, types, help and labels
+come from the catalog; each family is built in catalog order.
+"""
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from operator import attrgetter
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector, CollectorRegistry
 
-from enricher.exporters import families as fam
-from enricher.extra.exposition import ExtraCollector
-from enricher.health import ErrorCounts
-from enricher.libvirt.stats import DomainSample
+from enricher.exporters import catalog
+from enricher.libvirt.stats import Device, DomainSample
 from enricher.sampler import Snapshot
 from enricher.tenancy import model
 
-LOG = logging.getLogger(__name__)
+Row = tuple[DomainSample, tuple[str, ...]]  # a sample and its per-VM label values
 
-INFO_FIELDS = (
-    "instance_uuid", "instance_name", "project_id", "project_name", "user_id",
-    "user_name", "flavor", "flavor_id", "flavor_vcpus", "flavor_ram_mb",
-    "flavor_disk_gb", "image_id", "root_type", "root_id", "package_version",
-)
+# Device families read "<group>.<n>.<field>" keys: the sample's devices of that group.
+_DEVICES: dict[str, Callable[[DomainSample], Iterable[Device]]] = {
+    "vcpu": attrgetter("vcpus"),
+    "block": attrgetter("blocks"),
+    "net": attrgetter("nets"),
+}
+_PERF = "perf."
+_PERF_EVENTS = _PERF + "<event>"
 
 
-def _family(spec: fam.Family, labels: Sequence[str]) -> Metric:
-    cls = CounterMetricFamily if spec.type == fam.COUNTER else GaugeMetricFamily
+def family(spec: catalog.Family, labels: Sequence[str] = ()) -> Metric:
+    """An empty gauge or counter family of ``spec`` with the given label names."""
+    cls = CounterMetricFamily if spec.type == catalog.COUNTER else GaugeMetricFamily
     return cls(spec.base_name, spec.help, labels=list(labels))
 
 
-def _help(name: str) -> str:
-    for entry in fam.SPECIAL + fam.SELF:
-        if entry[0] == name:
-            return entry[-1]
-    raise KeyError(name)
+def value_family(name: str, value: float, documentation: str | None = None) -> Metric:
+    """A family of one unlabelled sample (``documentation`` overrides the help)."""
+    spec = catalog.get(name)
+    cls = CounterMetricFamily if spec.type == catalog.COUNTER else GaugeMetricFamily
+    return cls(spec.base_name, documentation or spec.help, value=value)
+
+
+def labelled_family(name: str, series: Iterable[tuple[Sequence[str], float]]) -> Metric:
+    """A family of one sample per (label values, value) of ``series``, in that order."""
+    spec = catalog.get(name)
+    metric = family(spec, spec.labels)
+    for labels, value in series:
+        metric.add_metric(list(labels), value)
+    return metric
+
+
+def base_labels(tenant_labels: Sequence[str]) -> tuple[str, ...]:
+    """The labels every per-VM series starts with."""
+    return (*catalog.DOMAIN_LABELS, *tenant_labels)
+
+
+def base_values(sample: DomainSample, tenancy: model.Tenancy,
+                tenant_labels: Sequence[str]) -> tuple[str, ...]:
+    """Values of ``base_labels`` for one domain."""
+    return (sample.name, sample.uuid) + tuple(tenancy.label_value(f) for f in tenant_labels)
 
 
 def interval_help(interval: float) -> str:
@@ -47,164 +73,100 @@ def interval_help(interval: float) -> str:
             "concurrent scrapes share one collection.")
 
 
+def domain_families(snapshot: Snapshot, tenant_labels: Sequence[str]) -> Iterator[Metric]:
+    """Every core family of the snapshot's domains, tenant-labelled."""
+    base = base_labels(tenant_labels)
+    rows = [(s, base_values(s, snapshot.tenancy_of(s.uuid), tenant_labels))
+            for s in snapshot.samples]
+    active = [(s, b) for s, b in rows if s.active]
+    specs = catalog.of(catalog.CORE)
+    perf_gauges = frozenset(s.stats_key for s in specs if s.stats_key.startswith(_PERF))
+    for spec in specs:
+        chosen = active if spec.active_only else rows
+        if spec.name == "libvirt_up":
+            yield value_family(spec.name, 1 if snapshot.libvirt_up else 0)
+        elif spec.name == "libvirt_domain_info_state":
+            yield _state(spec, base, chosen)
+        elif spec.name == "libvirt_domain_openstack_info":
+            yield _openstack_info(spec, snapshot)
+        else:
+            filled = family(spec, base + spec.labels)
+            if spec.stats_key == _PERF_EVENTS:
+                _perf_events(filled, chosen, perf_gauges - {_PERF_EVENTS})
+            elif ".<n>." in spec.stats_key:
+                group, _, field = spec.stats_key.partition(".<n>.")
+                _devices(filled, spec, chosen, _DEVICES[group], field)
+            else:
+                _scalars(filled, spec, chosen)
+            if filled.samples:
+                yield filled
+
+
+def _state(spec: catalog.Family, base: tuple[str, ...], rows: Iterable[Row]) -> Metric:
+    filled = family(spec, base + spec.labels)
+    for sample, values in rows:
+        filled.add_metric(values + (sample.state_name,), sample.state)
+    return filled
+
+
 def _ports_labels(tenancy: model.Tenancy) -> tuple[str, str]:
     ports = ",".join(p.uuid for p in tenancy.ports)
     ips = ",".join(ip.address for p in tenancy.ports for ip in p.ips)
     return ports, ips
 
 
-class DomainCollector(Collector):
-    """Yields every per-VM family, tenant-labelled, from one Snapshot."""
-
-    def __init__(self, snapshot: Callable[[], Snapshot], tenant_labels: Sequence[str]
-                 ) -> None:
-        self._snapshot = snapshot
-        self.tenant_labels = tuple(tenant_labels)
-        self.base_labels = ("domain", "uuid") + self.tenant_labels
-
-    def describe(self) -> Iterator[Metric]:
-        """Family skeletons, so registering never touches libvirt."""
-        for name in ("libvirt_up", "libvirt_domain_info_state",
-                     "libvirt_domain_openstack_info"):
-            yield GaugeMetricFamily(name, _help(name))
-        for spec in fam.DOMAIN + fam.VCPU + fam.BLOCK + fam.NET:
-            yield _family(spec, ())
-
-    def base_values(self, sample: DomainSample, tenancy: model.Tenancy
-                    ) -> tuple[str, ...]:
-        """Values of ``base_labels`` for one domain; other per-VM collectors share it."""
-        return (sample.name, sample.uuid) + tuple(
-            tenancy.label_value(f) for f in self.tenant_labels)
-
-    def collect(self) -> Iterator[Metric]:
-        snap = self._snapshot()
-        up = GaugeMetricFamily("libvirt_up", _help("libvirt_up"))
-        up.add_metric([], 1 if snap.libvirt_up else 0)
-        yield up
-        rows = [(s, self.base_values(s, snap.tenancy_of(s.uuid))) for s in snap.samples]
-        active = [(s, b) for s, b in rows if s.active]
-        yield from self._state(rows)
-        yield from self._openstack_info(snap)
-        for spec in fam.DOMAIN:
-            family = _family(spec, self.base_labels)
-            for sample, base in (active if spec.active_only else rows):
-                value = sample.scalars.get(spec.key)
-                if value is not None:
-                    family.add_metric(base, value * spec.scale)
-            if family.samples:
-                yield family
-        yield from self._devices(active, fam.VCPU, "vcpu", lambda s: s.vcpus)
-        yield from self._devices(active, fam.BLOCK, "device", lambda s: s.blocks)
-        yield from self._devices(active, fam.NET, "interface", lambda s: s.nets)
-        yield from self._perf(active)
-
-    def _state(self, rows: Iterable[tuple[DomainSample, tuple[str, ...]]]
-               ) -> Iterator[Metric]:
-        family = GaugeMetricFamily(
-            "libvirt_domain_info_state", _help("libvirt_domain_info_state"),
-            labels=list(self.base_labels) + ["state"])
-        for sample, base in rows:
-            family.add_metric(base + (sample.state_name,), sample.state)
-        yield family
-
-    def _openstack_info(self, snap: Snapshot) -> Iterator[Metric]:
-        family = GaugeMetricFamily(
-            "libvirt_domain_openstack_info", _help("libvirt_domain_openstack_info"),
-            labels=["domain", "uuid", *INFO_FIELDS, "port_ids", "fixed_ips", "source"])
-        for sample in snap.samples:
-            tenancy = snap.tenancy_of(sample.uuid)
-            values = [sample.name, sample.uuid]
-            values += [tenancy.label_value(f) for f in INFO_FIELDS]
-            values += [*_ports_labels(tenancy), tenancy.source]
-            family.add_metric(values, 1)
-        yield family
-
-    def _devices(self, rows: list[tuple[DomainSample, tuple[str, ...]]],
-                 specs: Sequence[fam.Family], label: str,
-                 devices: Callable[[DomainSample], Iterable]) -> Iterator[Metric]:
-        labels = self.base_labels + (label,)
-        for spec in specs:
-            family = _family(spec, labels)
-            for sample, base in rows:
-                for device in devices(sample):
-                    value = device.values.get(spec.key)
-                    if value is not None:
-                        family.add_metric(base + (device.name,), value * spec.scale)
-            if family.samples:
-                yield family
-
-    def _perf(self, rows: list[tuple[DomainSample, tuple[str, ...]]]) -> Iterator[Metric]:
-        events = _family(fam.PERF_EVENTS, self.base_labels + ("event",))
-        gauges = {k: GaugeMetricFamily(n, h, labels=list(self.base_labels))
-                  for k, (n, h) in fam.PERF_GAUGES.items()}
-        for sample, base in rows:
-            for key, value in sample.scalars.items():
-                if not key.startswith("perf."):
-                    continue
-                event = key[len("perf."):]
-                if event in gauges:
-                    gauges[event].add_metric(base, value)
-                else:
-                    events.add_metric(base + (event,), value)
-        yield from (f for f in (events, *gauges.values()) if f.samples)
+def _openstack_info(spec: catalog.Family, snapshot: Snapshot) -> Metric:
+    filled = family(spec, spec.labels)
+    for sample in snapshot.samples:
+        tenancy = snapshot.tenancy_of(sample.uuid)
+        values = [sample.name, sample.uuid]
+        values += [tenancy.label_value(f) for f in catalog.INFO_FIELDS]
+        values += [*_ports_labels(tenancy), tenancy.source]
+        filled.add_metric(values, 1)
+    return filled
 
 
-class SelfCollector(Collector):
-    """The exporter's own health, fresh on every scrape."""
-
-    def __init__(self, snapshot: Callable[[], Snapshot], errors: ErrorCounts,
-                 scrape_started: Callable[[], float]) -> None:
-        self._snapshot = snapshot
-        self._errors = errors
-        self._scrape_started = scrape_started
-
-    def describe(self) -> Iterator[Metric]:
-        return iter(())
-
-    def collect(self) -> Iterator[Metric]:
-        snap = self._snapshot()
-        values = {
-            "enricher_collection_duration_seconds": snap.duration,
-            "enricher_collection_timestamp_seconds": snap.collected_at,
-            "enricher_domains": len(snap.samples),
-            "enricher_tenancy_unresolved_domains": sum(
-                1 for s in snap.samples if snap.tenancy_of(s.uuid).project_id is None),
-            "enricher_domains_skipped": snap.skipped,
-            "enricher_domains_cpu_time_from_cgroup": snap.cpu_from_cgroup,
-            "enricher_domains_vcpu_times_from_proc": snap.vcpu_from_proc,
-        }
-        for name, _type, doc in fam.SELF:
-            if name in values:
-                yield GaugeMetricFamily(name, doc, value=values[name])
-        yield GaugeMetricFamily("enricher_collection_interval_seconds",
-                                interval_help(snap.interval), value=snap.interval)
-        errors = CounterMetricFamily("enricher_errors", _help("enricher_errors_total"),
-                                     labels=["source", "kind"])
-        for (source, kind), count in sorted(self._errors.snapshot().items()):
-            errors.add_metric([source, kind], count)
-        yield errors
-        yield GaugeMetricFamily(
-            "enricher_scrape_duration_seconds", _help("enricher_scrape_duration_seconds"),
-            value=time.monotonic() - self._scrape_started())
+def _scalars(filled: Metric, spec: catalog.Family, rows: Iterable[Row]) -> None:
+    for sample, values in rows:
+        value = sample.scalars.get(spec.stats_key)
+        if value is not None:
+            filled.add_metric(values, value * spec.scale)
 
 
-def registries(snapshot: Callable[[], Snapshot], errors: ErrorCounts,
-               tenant_labels: Sequence[str], scrape_started: Callable[[], float],
-               per_scrape: Sequence[Collector] = (),
-               served: Callable[[], Snapshot] | None = None,
-               ) -> tuple[CollectorRegistry, CollectorRegistry]:
-    """Two registries: per-snapshot domain families, and per-scrape self-metrics.
+def _devices(filled: Metric, spec: catalog.Family, rows: Iterable[Row],
+             devices: Callable[[DomainSample], Iterable[Device]], field: str) -> None:
+    for sample, values in rows:
+        for device in devices(sample):
+            value = device.values.get(field)
+            if value is not None:
+                filled.add_metric(values + (device.name,), value * spec.scale)
 
-    ``per_scrape`` collectors (domain events) change between snapshots, so
-    they go on the second registry, rendered on every scrape. ``served`` is
-    the snapshot a scrape serves (default: ``snapshot``), for self-metrics.
+
+def _perf_events(filled: Metric, rows: Iterable[Row], taken: frozenset[str]) -> None:
+    """Every ``perf.<event>`` scalar that no perf gauge takes, labelled by event."""
+    for sample, values in rows:
+        for key, value in sample.scalars.items():
+            if key.startswith(_PERF) and key not in taken:
+                filled.add_metric(values + (key[len(_PERF):],), value)
+
+
+def self_families(snapshot: Snapshot, errors: Mapping[tuple[str, str], int],
+                  scrape_started: float, clock: Callable[[], float] = time.monotonic
+                  ) -> Iterator[Metric]:
+    """The exporter's own health for one scrape of ``snapshot``.
+
+    ``errors`` are the error counts by (source, kind); ``scrape_started`` is
+    the ``clock()`` reading when the scrape began.
     """
-    domains = CollectorRegistry(auto_describe=True)
-    per_vm = DomainCollector(snapshot, tenant_labels)
-    domains.register(per_vm)
-    domains.register(ExtraCollector(snapshot, per_vm.base_labels, per_vm.base_values))
-    own = CollectorRegistry(auto_describe=False)
-    own.register(SelfCollector(served or snapshot, errors, scrape_started))
-    for collector in per_scrape:
-        own.register(collector)
-    return domains, own
+    yield value_family("enricher_collection_duration_seconds", snapshot.duration)
+    yield value_family("enricher_collection_timestamp_seconds", snapshot.collected_at)
+    yield value_family("enricher_domains", len(snapshot.samples))
+    yield value_family("enricher_tenancy_unresolved_domains", sum(
+        1 for s in snapshot.samples if snapshot.tenancy_of(s.uuid).project_id is None))
+    yield value_family("enricher_domains_skipped", snapshot.skipped)
+    yield value_family("enricher_domains_cpu_time_from_cgroup", snapshot.cpu_from_cgroup)
+    yield value_family("enricher_domains_vcpu_times_from_proc", snapshot.vcpu_from_proc)
+    yield value_family("enricher_collection_interval_seconds", snapshot.interval,
+                       interval_help(snapshot.interval))
+    yield labelled_family("enricher_errors_total", sorted(errors.items()))
+    yield value_family("enricher_scrape_duration_seconds", clock() - scrape_started)

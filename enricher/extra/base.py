@@ -1,9 +1,9 @@
-"""What every extra-statistics selector shares: family specs, points, the selector API.
+"""What every extra-statistics selector shares: points and the selector API.
 
-A selector turns libvirt data into :class:`Point` values of the families it
-declares. It may *derive* points from the bulk samples the sampler already has
-(no libvirt call), *call* libvirt once per domain (run in the worker pool,
-bounded by a timeout), or both.
+A selector turns libvirt data into :class:`Point` values of the families the
+metric catalog lists for it. It may *derive* points from the bulk samples the
+sampler already has (no libvirt call), *call* libvirt once per domain (run in
+the worker pool, bounded by a timeout), or both.
 """
 
 from __future__ import annotations
@@ -12,32 +12,14 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-GAUGE = "gauge"
-COUNTER = "counter"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ExtraFamily:
-    """One per-VM metric family of a selector; labels come after the per-VM ones."""
-
-    name: str  # full exposition name; counters end in _total
-    type: str
-    help: str
-    selector: str
-    labels: tuple[str, ...] = ()
-    collectd: str = ""  # the collectd virt plugin type[/type-instance] it replaces
-
-    @property
-    def base_name(self) -> str:
-        """The name prometheus_client wants (counters without _total)."""
-        if self.type == COUNTER and self.name.endswith("_total"):
-            return self.name[: -len("_total")]
-        return self.name
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Point:
-    """One value of one family for one domain; ``labels`` follow ``ExtraFamily.labels``."""
+    """One value of one family for one domain.
+
+    ``family`` is the exported name (declared in ``enricher.exporters.catalog``);
+    ``labels`` follow that family's own labels.
+    """
 
     family: str
     value: float
@@ -60,7 +42,6 @@ class Selector:
     """Base of the selectors; subclasses set the class attributes and override hooks."""
 
     name: str = ""
-    families: tuple[ExtraFamily, ...] = ()
     groups: tuple[str, ...] = ()  # bulk stats groups the selector relies on
     calls: bool = False  # True when ``call`` makes a per-domain libvirt call
 

@@ -1,8 +1,13 @@
-"""The selectors by name: what ``[DEFAULT] extra_stats`` accepts and what each exports."""
+"""The selectors by name: what ``[DEFAULT] extra_stats`` accepts and how each is built.
+
+One table, in the order of the virt plugin's documentation; the families a
+selector exports are in ``enricher.exporters.catalog`` (their ``selectors``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
 
 from enricher.extra import (
     cpu_util,
@@ -16,38 +21,7 @@ from enricher.extra import (
     perf,
     vcpupin,
 )
-from enricher.extra.base import ExtraFamily, Selector
-
-# (name, description) in the order of the virt plugin's documentation.
-CHOICES = (
-    ("cpu_util", "CPU utilisation from two consecutive samples, as a ratio of the "
-                 "domain's vCPUs and of one host CPU."),
-    ("disk_err", "Error code of each disk that has one (virDomainGetDiskErrors)."),
-    ("domain_state", "State and reason as readable labels, with the virt plugin's "
-                     "severity."),
-    ("fs_info", "Guest file systems through the guest agent (virDomainGetFSInfo; needs "
-                "[libvirt] read_only = false)."),
-    ("job_stats_background", "Progress of the job running on the domain (migration, "
-                             "dump, save, ...)."),
-    ("job_stats_completed", "Statistics of the domain's last completed job."),
-    ("perf", "Enabled perf events, and the perf stats group in the bulk call."),
-    ("vcpupin", "vCPU to host CPU pinning, one series per (vcpu, cpu)."),
-    ("pcpu", "Domain CPU time per host CPU (cgroup v1 hosts), and the cpu stats group."),
-    ("memory", "Every balloon statistic and, with resctrl, memory bandwidth."),
-    ("dirtyrate", "Memory dirty rate, where libvirt and QEMU measure it."),
-    # The virt plugin's other selectors: the core families already export them.
-    ("disk", "Accepted for collectd configurations: block read, write and flush times "
-             "are core families; makes sure the block group is collected."),
-    ("disk_allocation", "Accepted for collectd configurations: see "
-                        "libvirt_domain_block_allocation_bytes (block group)."),
-    ("disk_capacity", "Accepted for collectd configurations: see "
-                      "libvirt_domain_block_capacity_bytes (block group)."),
-    ("disk_physical", "Accepted for collectd configurations: see "
-                      "libvirt_domain_block_physical_bytes (block group)."),
-    ("vcpu", "Accepted for collectd configurations: per-vCPU time is a core family; "
-             "makes sure the vcpu group is collected."),
-)
-NAMES = tuple(name for name, _ in CHOICES)
+from enricher.extra.base import Selector
 
 
 class CoreGroup(Selector):
@@ -58,31 +32,79 @@ class CoreGroup(Selector):
         self.groups = (group,)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Entry:
+    """One selector: its name, what it does, and how to build it."""
+
+    name: str
+    description: str
+    # Called with [DEFAULT] extra_stats_dirtyrate_period; None: a CoreGroup of ``group``.
+    make: Callable[[int], Selector] | None = None
+    group: str = ""
+
+    def build(self, dirtyrate_period: int) -> Selector:
+        if self.make is None:
+            return CoreGroup(self.name, self.group)
+        return self.make(dirtyrate_period)
+
+
+def _plain(cls: Callable[[], Selector]) -> Callable[[int], Selector]:
+    return lambda _period: cls()
+
+
+SELECTORS = (
+    Entry("cpu_util", "CPU utilisation from two consecutive samples, as a ratio of the "
+                      "domain's vCPUs and of one host CPU.", _plain(cpu_util.CpuUtil)),
+    Entry("disk_err", "Error code of each disk that has one (virDomainGetDiskErrors).",
+          _plain(disk_err.DiskErrors)),
+    Entry("domain_state", "State and reason as readable labels, with the virt plugin's "
+                          "severity.", _plain(domain_state.DomainState)),
+    Entry("fs_info", "Guest file systems through the guest agent (virDomainGetFSInfo; "
+                     "needs [libvirt] read_only = false).", _plain(fs_info.FsInfo)),
+    Entry("job_stats_background", "Progress of the job running on the domain (migration, "
+                                  "dump, save, ...).",
+          lambda _period: job_stats.JobStats(completed=False)),
+    Entry("job_stats_completed", "Statistics of the domain's last completed job.",
+          lambda _period: job_stats.JobStats(completed=True)),
+    Entry("perf", "Enabled perf events, and the perf stats group in the bulk call.",
+          _plain(perf.Perf)),
+    Entry("vcpupin", "vCPU to host CPU pinning, one series per (vcpu, cpu).",
+          _plain(vcpupin.VcpuPin)),
+    Entry("pcpu", "Domain CPU time per host CPU (cgroup v1 hosts), and the cpu stats "
+                  "group.", _plain(pcpu.Pcpu)),
+    Entry("memory", "Every balloon statistic and, with resctrl, memory bandwidth.",
+          _plain(memory.Memory)),
+    Entry("dirtyrate", "Memory dirty rate, where libvirt and QEMU measure it.",
+          dirtyrate.DirtyRate),
+    # The virt plugin's other selectors: the core families already export them.
+    Entry("disk", "Accepted for collectd configurations: block read, write and flush "
+                  "times are core families; makes sure the block group is collected.",
+          group="block"),
+    Entry("disk_allocation", "Accepted for collectd configurations: see "
+                             "libvirt_domain_block_allocation_bytes (block group).",
+          group="block"),
+    Entry("disk_capacity", "Accepted for collectd configurations: see "
+                           "libvirt_domain_block_capacity_bytes (block group).",
+          group="block"),
+    Entry("disk_physical", "Accepted for collectd configurations: see "
+                           "libvirt_domain_block_physical_bytes (block group).",
+          group="block"),
+    Entry("vcpu", "Accepted for collectd configurations: per-vCPU time is a core family; "
+                  "makes sure the vcpu group is collected.", group="vcpu"),
+)
+_BY_NAME = {entry.name: entry for entry in SELECTORS}
+NAMES = tuple(_BY_NAME)
+# (name, description), as oslo.config's choices want them.
+CHOICES = tuple((entry.name, entry.description) for entry in SELECTORS)
+
+
 def build(names: Iterable[str], dirtyrate_period: int = 0) -> list[Selector]:
-    """Fresh selector instances for ``names`` (duplicates ignored), in catalog order."""
+    """Fresh selector instances for ``names`` (duplicates ignored), in table order."""
     wanted = set(names)
-    unknown = wanted.difference(NAMES)
+    unknown = wanted.difference(_BY_NAME)
     if unknown:
         raise ValueError("unknown extra_stats selectors: %s" % ", ".join(sorted(unknown)))
-    factories = {
-        "cpu_util": cpu_util.CpuUtil,
-        "disk_err": disk_err.DiskErrors,
-        "domain_state": domain_state.DomainState,
-        "fs_info": fs_info.FsInfo,
-        "job_stats_background": lambda: job_stats.JobStats(completed=False),
-        "job_stats_completed": lambda: job_stats.JobStats(completed=True),
-        "perf": perf.Perf,
-        "vcpupin": vcpupin.VcpuPin,
-        "pcpu": pcpu.Pcpu,
-        "memory": memory.Memory,
-        "dirtyrate": lambda: dirtyrate.DirtyRate(dirtyrate_period),
-        "disk": lambda: CoreGroup("disk", "block"),
-        "disk_allocation": lambda: CoreGroup("disk_allocation", "block"),
-        "disk_capacity": lambda: CoreGroup("disk_capacity", "block"),
-        "disk_physical": lambda: CoreGroup("disk_physical", "block"),
-        "vcpu": lambda: CoreGroup("vcpu", "vcpu"),
-    }
-    return [factories[name]() for name in NAMES if name in wanted]
+    return [entry.build(dirtyrate_period) for entry in SELECTORS if entry.name in wanted]
 
 
 def stats_groups(configured: Sequence[str], selectors: Iterable[Selector]) -> list[str]:
@@ -91,17 +113,3 @@ def stats_groups(configured: Sequence[str], selectors: Iterable[Selector]) -> li
     for selector in selectors:
         groups += [g for g in selector.groups if g not in groups]
     return groups
-
-
-def _families() -> tuple[ExtraFamily, ...]:
-    seen: dict[str, ExtraFamily] = {}
-    for module in (cpu_util, disk_err, domain_state, fs_info, job_stats, perf, vcpupin,
-                   pcpu, memory, dirtyrate):
-        for family in module.FAMILIES:
-            seen.setdefault(family.name, family)
-    return tuple(seen.values())
-
-
-# Every family a selector can export, for the exposition and the docs.
-FAMILIES = _families()
-BY_NAME = {family.name: family for family in FAMILIES}

@@ -12,24 +12,13 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from enricher.extra.base import GAUGE, ExtraFamily, Point, Selector, number
+from enricher.extra.base import Point, Selector, number
 
 NAME = "cpu_util"
 NS = 1e-9
 
 VCPU_RATIO = "libvirt_domain_cpu_utilization_ratio"
 HOST_RATIO = "libvirt_domain_cpu_utilization_host_cpu_ratio"
-
-FAMILIES = (
-    ExtraFamily(VCPU_RATIO, GAUGE,
-                "CPU used by the domain between the last two collections, as a ratio of "
-                "its vCPUs (0 idle, 1 every vCPU busy; capped at 1).",
-                NAME, (), "percent/virt_cpu_total"),
-    ExtraFamily(HOST_RATIO, GAUGE,
-                "CPU used by the domain between the last two collections, as a ratio of "
-                "one host CPU (1 = one host CPU busy; above 1 when several vCPUs run).",
-                NAME, (), "percent/virt_cpu_total (x host CPUs)"),
-)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -53,7 +42,6 @@ class CpuUtil(Selector):
     """Keeps the previous ``cpu.time`` of each domain between collections."""
 
     name = NAME
-    families = FAMILIES
     groups = ("cpu", "vcpu")
 
     def __init__(self) -> None:

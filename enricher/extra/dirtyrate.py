@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from enricher import exceptions
-from enricher.extra.base import GAUGE, ExtraFamily, NotReported, Point, Selector, number
+from enricher.extra.base import NotReported, Point, Selector, number
 from enricher.extra.groups import domain_group_stats
 from enricher.libvirt import constants
 from enricher.libvirt.errors import translated
@@ -31,21 +31,6 @@ CALC = "libvirt_domain_memory_dirty_rate_calculation_info"
 START = "libvirt_domain_memory_dirty_rate_calculation_start_timestamp_seconds"
 PERIOD = "libvirt_domain_memory_dirty_rate_calculation_period_seconds"
 
-FAMILIES = (
-    ExtraFamily(RATE, GAUGE,
-                "Memory the guest dirtied per second in the last calculation, in bytes "
-                "per second.", NAME, (), "-"),
-    ExtraFamily(VCPU_RATE, GAUGE,
-                "Memory the vCPU dirtied per second in the last calculation (dirty-ring "
-                "mode), in bytes per second.", NAME, ("vcpu",), "-"),
-    ExtraFamily(CALC, GAUGE,
-                "Status (unstarted, measuring, measured) and mode of the domain's dirty "
-                "rate calculation (always 1).", NAME, ("status", "mode"), "-"),
-    ExtraFamily(START, GAUGE,
-                "Unix time the last dirty rate calculation started.", NAME, (), "-"),
-    ExtraFamily(PERIOD, GAUGE,
-                "Length of the last dirty rate calculation, in seconds.", NAME, (), "-"),
-)
 
 _VCPU = re.compile(r"^dirtyrate\.vcpu\.(\d+)\.megabytes_per_second$")
 
@@ -77,7 +62,6 @@ class DirtyRate(Selector):
     """One dirtyrate-group call per active domain; optionally starts the next calculation."""
 
     name = NAME
-    families = FAMILIES
     calls = True
 
     def __init__(self, period: int = 0) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from enricher.extra.base import GAUGE, ExtraFamily, Point, Selector
+from enricher.extra.base import Point, Selector
 
 NAME = "disk_err"
 ERROR = "libvirt_domain_block_error"
@@ -12,19 +12,11 @@ ERROR = "libvirt_domain_block_error"
 # virDomainDiskErrorCode
 ERROR_NAMES = {0: "none", 1: "unspec", 2: "no_space"}
 
-FAMILIES = (
-    ExtraFamily(ERROR, GAUGE,
-                "Error code of a disk that has an error (1 unspecified I/O error, "
-                "2 no space left); disks without errors have no series.",
-                NAME, ("device", "error"), "disk_error/<disk>"),
-)
-
 
 class DiskErrors(Selector):
     """One ``virDomainGetDiskErrors`` call per active domain."""
 
     name = NAME
-    families = FAMILIES
     calls = True
 
     def call(self, dom: Any, sample: Any) -> list[Point]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from enricher.extra.base import GAUGE, ExtraFamily, Point, Selector
+from enricher.extra.base import Point, Selector
 from enricher.libvirt.stats import STATE_NAMES
 
 NAME = "domain_state"
@@ -45,17 +45,6 @@ REASONS: dict[str, tuple[str, ...]] = {
 INFO = "libvirt_domain_state_reason_info"
 SEVERITY_FAMILY = "libvirt_domain_state_severity"
 
-FAMILIES = (
-    ExtraFamily(INFO, GAUGE,
-                "State of the domain and the reason it entered it, as readable labels, "
-                "with the collectd virt plugin's severity (always 1).",
-                NAME, ("state", "reason", "severity"), "domain_state (state, reason)"),
-    ExtraFamily(SEVERITY_FAMILY, GAUGE,
-                "Severity of the domain's state: 0 okay (running, shut down, shut off, "
-                "no state), 1 warning (blocked, paused, pmsuspended), 2 failure (crashed).",
-                NAME, (), "notification domain_state (severity)"),
-)
-
 
 def reason_name(state: str, reason: int) -> str:
     """The readable reason of ``state``; unknown codes keep their number."""
@@ -72,7 +61,6 @@ class DomainState(Selector):
     """Derived from the state group of the bulk call; no extra libvirt call."""
 
     name = NAME
-    families = FAMILIES
 
     def derive(self, samples: Iterable[Any], domains: Mapping[str, Any], at: float
                ) -> dict[str, list[Point]]:

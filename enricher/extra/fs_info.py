@@ -5,21 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from enricher import exceptions
-from enricher.extra.base import GAUGE, ExtraFamily, NotReported, Point, Selector
+from enricher.extra.base import NotReported, Point, Selector
 from enricher.libvirt.errors import translated
 
 NAME = "fs_info"
 RUNNING = 1  # virDomainState
 INFO = "libvirt_domain_filesystem_info"
 
-FAMILIES = (
-    ExtraFamily(INFO, GAUGE,
-                "A file system mounted in the guest, as the guest agent reports it: mount "
-                "point, device name, type and the domain's disk aliases it is on "
-                "(always 1).",
-                NAME, ("mountpoint", "name", "fstype", "disks"),
-                "notification file_system"),
-)
 
 # Errors that mean "no usable guest agent in this domain".
 _NO_AGENT = (exceptions.NoGuestAgent, exceptions.LibvirtUnsupported)
@@ -29,7 +21,6 @@ class FsInfo(Selector):
     """One ``virDomainGetFSInfo`` call per active domain (needs a read-write connection)."""
 
     name = NAME
-    families = FAMILIES
     calls = True
 
     def wants(self, sample: Any) -> bool:

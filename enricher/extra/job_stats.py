@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from enricher.extra.base import GAUGE, ExtraFamily, Point, Selector, number
+from enricher.extra.base import Point, Selector, number
 from enricher.libvirt import constants
 
 BACKGROUND = "job_stats_background"
@@ -25,53 +25,24 @@ OPERATION_NAMES = ("unknown", "start", "save", "restore", "migration_in", "migra
 INFO = "libvirt_domain_job_info"
 PROGRESS = "libvirt_domain_job_progress_ratio"
 
-# typed-parameter field -> (family name, scale, help)
+# typed-parameter field -> (family name, scale)
 FIELDS = {
-    "time_elapsed": ("libvirt_domain_job_time_elapsed_seconds", MS,
-                     "Time since the job started, in seconds."),
-    "time_remaining": ("libvirt_domain_job_time_remaining_seconds", MS,
-                       "Estimated time until a bounded job ends, in seconds."),
-    "downtime": ("libvirt_domain_job_downtime_seconds", MS,
-                 "Time the domain was (or is expected to be) paused by the job, in seconds."),
-    "data_total": ("libvirt_domain_job_data_total_bytes", 1,
-                   "Bytes the job has to transfer in total (memory and disks)."),
-    "data_processed": ("libvirt_domain_job_data_processed_bytes", 1,
-                       "Bytes the job has transferred."),
-    "data_remaining": ("libvirt_domain_job_data_remaining_bytes", 1,
-                       "Bytes the job still has to transfer."),
-    "memory_total": ("libvirt_domain_job_memory_total_bytes", 1,
-                     "Memory the job has to transfer in total, in bytes."),
-    "memory_processed": ("libvirt_domain_job_memory_processed_bytes", 1,
-                         "Memory the job has transferred, in bytes."),
-    "memory_remaining": ("libvirt_domain_job_memory_remaining_bytes", 1,
-                         "Memory the job still has to transfer, in bytes."),
-    "memory_bps": ("libvirt_domain_job_memory_bandwidth_bytes_per_second", 1,
-                   "Memory transfer rate of the job, in bytes per second."),
-    "memory_dirty_rate": ("libvirt_domain_job_memory_dirty_rate_pages_per_second", 1,
-                          "Pages the guest dirties per second while the job runs."),
-    "memory_iteration": ("libvirt_domain_job_memory_iterations", 1,
-                         "Memory transfer iterations (passes) of the job so far."),
-    "disk_total": ("libvirt_domain_job_disk_total_bytes", 1,
-                   "Disk data the job has to transfer in total, in bytes."),
-    "disk_processed": ("libvirt_domain_job_disk_processed_bytes", 1,
-                       "Disk data the job has transferred, in bytes."),
-    "disk_remaining": ("libvirt_domain_job_disk_remaining_bytes", 1,
-                       "Disk data the job still has to transfer, in bytes."),
+    "time_elapsed": ("libvirt_domain_job_time_elapsed_seconds", MS),
+    "time_remaining": ("libvirt_domain_job_time_remaining_seconds", MS),
+    "downtime": ("libvirt_domain_job_downtime_seconds", MS),
+    "data_total": ("libvirt_domain_job_data_total_bytes", 1),
+    "data_processed": ("libvirt_domain_job_data_processed_bytes", 1),
+    "data_remaining": ("libvirt_domain_job_data_remaining_bytes", 1),
+    "memory_total": ("libvirt_domain_job_memory_total_bytes", 1),
+    "memory_processed": ("libvirt_domain_job_memory_processed_bytes", 1),
+    "memory_remaining": ("libvirt_domain_job_memory_remaining_bytes", 1),
+    "memory_bps": ("libvirt_domain_job_memory_bandwidth_bytes_per_second", 1),
+    "memory_dirty_rate": ("libvirt_domain_job_memory_dirty_rate_pages_per_second", 1),
+    "memory_iteration": ("libvirt_domain_job_memory_iterations", 1),
+    "disk_total": ("libvirt_domain_job_disk_total_bytes", 1),
+    "disk_processed": ("libvirt_domain_job_disk_processed_bytes", 1),
+    "disk_remaining": ("libvirt_domain_job_disk_remaining_bytes", 1),
 }
-
-_SELECTORS = "%s, %s" % (BACKGROUND, COMPLETED)
-FAMILIES = (
-    ExtraFamily(INFO, GAUGE,
-                "The domain's job: kind (background or completed), type (bounded, "
-                "unbounded, completed, failed, cancelled) and operation (migration_out, "
-                "dump, save, ...), always 1. Absent when there is no job.",
-                _SELECTORS, ("kind", "type", "operation"), "job_stats/type, operation"),
-    ExtraFamily(PROGRESS, GAUGE,
-                "Share of the job's work done (0 to 1): 1 - remaining / total, of its data "
-                "or, for memory-only jobs, of its memory.",
-                _SELECTORS, ("kind",), "job_stats/data_remaining, data_total"),
-) + tuple(ExtraFamily(name, GAUGE, doc, _SELECTORS, ("kind",), "job_stats/%s" % field)
-          for field, (name, _scale, doc) in FIELDS.items())
 
 
 def _name(names: tuple[str, ...], code: Any) -> str:
@@ -85,7 +56,7 @@ def job_points(kind: str, stats: dict[str, Any]) -> list[Point]:
         return []
     points = [Point(INFO, 1, (kind, _name(TYPE_NAMES, job_type),
                               _name(OPERATION_NAMES, stats.get("operation", 0))))]
-    for field, (name, scale, _doc) in FIELDS.items():
+    for field, (name, scale) in FIELDS.items():
         value = number(stats.get(field))
         if value is not None:
             points.append(Point(name, value * scale, (kind,)))
@@ -112,7 +83,6 @@ def _progress(stats: dict[str, Any]) -> float | None:
 class JobStats(Selector):
     """One ``virDomainGetJobStats`` call per active domain for one kind of job."""
 
-    families = FAMILIES
     calls = True
 
     def __init__(self, completed: bool) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from enricher.extra.base import COUNTER, GAUGE, ExtraFamily, Point, Selector, number
+from enricher.extra.base import Point, Selector, number
 from enricher.extra.groups import domain_group_stats
 from enricher.libvirt import constants
 
@@ -23,24 +23,6 @@ HUGETLB_ALLOC = "libvirt_domain_memory_hugetlb_allocations_total"
 HUGETLB_FAIL = "libvirt_domain_memory_hugetlb_allocation_failures_total"
 BW_LOCAL = "libvirt_domain_memory_bandwidth_local_bytes_total"
 BW_TOTAL = "libvirt_domain_memory_bandwidth_bytes_total"
-
-FAMILIES = (
-    ExtraFamily(UPDATED, GAUGE,
-                "Unix time the guest's balloon driver last updated its statistics.",
-                NAME, (), "memory/last_update"),
-    ExtraFamily(HUGETLB_ALLOC, COUNTER,
-                "Huge pages the guest allocated successfully.", NAME, (), "-"),
-    ExtraFamily(HUGETLB_FAIL, COUNTER,
-                "Huge page allocations that failed in the guest.", NAME, (), "-"),
-    ExtraFamily(BW_LOCAL, COUNTER,
-                "Memory traffic of the monitored vCPUs through the memory controller "
-                "local to their host CPU, in bytes (resctrl MBM).",
-                NAME, ("monitor", "vcpus", "node"), "-"),
-    ExtraFamily(BW_TOTAL, COUNTER,
-                "Memory traffic of the monitored vCPUs through all memory controllers, "
-                "in bytes (resctrl MBM).",
-                NAME, ("monitor", "vcpus", "node"), "-"),
-)
 
 _BALLOON = (("balloon.last-update", UPDATED), ("balloon.hugetlb_pgalloc", HUGETLB_ALLOC),
             ("balloon.hugetlb_pgfail", HUGETLB_FAIL))
@@ -67,7 +49,6 @@ class Memory(Selector):
     """Balloon extras from the bulk samples, plus one memory-group call per domain."""
 
     name = NAME
-    families = FAMILIES
     groups = ("balloon",)
     calls = True
 

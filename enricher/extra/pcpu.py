@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from enricher.extra.base import COUNTER, ExtraFamily, Point, Selector, number
+from enricher.extra.base import Point, Selector, number
 
 NAME = "pcpu"
 NS = 1e-9
@@ -18,14 +18,6 @@ NS = 1e-9
 TIME = "libvirt_domain_pcpu_time_seconds_total"
 VCPU_TIME = "libvirt_domain_pcpu_vcpu_time_seconds_total"
 
-FAMILIES = (
-    ExtraFamily(TIME, COUNTER,
-                "CPU time the domain's processes used on the host CPU, in seconds.",
-                NAME, ("cpu",), "ps_cputime (user + syst, per host CPU)"),
-    ExtraFamily(VCPU_TIME, COUNTER,
-                "CPU time the domain's vCPU threads used on the host CPU, in seconds.",
-                NAME, ("cpu",), "-"),
-)
 
 _FIELDS = (("cpu_time", TIME), ("vcpu_time", VCPU_TIME))
 
@@ -34,7 +26,6 @@ class Pcpu(Selector):
     """One ``virDomainGetCPUStats`` call (per host CPU) per active domain."""
 
     name = NAME
-    families = FAMILIES
     groups = ("cpu",)
     calls = True
 

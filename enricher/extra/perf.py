@@ -10,24 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from enricher.extra.base import GAUGE, ExtraFamily, Point, Selector
+from enricher.extra.base import Point, Selector
 
 NAME = "perf"
 ENABLED = "libvirt_domain_perf_event_enabled"
-
-FAMILIES = (
-    ExtraFamily(ENABLED, GAUGE,
-                "Whether the perf event is enabled for the domain (1) or not (0); the "
-                "counts are in libvirt_domain_perf_events_total and the cmt/mbm gauges.",
-                NAME, ("event",), "perf/perf_<event>"),
-)
 
 
 class Perf(Selector):
     """One ``virDomainGetPerfEvents`` call per active domain, plus the bulk perf group."""
 
     name = NAME
-    families = FAMILIES
     groups = ("perf",)
     calls = True
 

@@ -24,7 +24,6 @@ from typing import Any
 import libvirt
 import pytest
 
-from enricher.events.collector import EventCollector
 from enricher.events.counters import EventCounters
 from enricher.events.dispatch import Dispatcher
 from enricher.events.monitor import EventMonitor
@@ -33,7 +32,7 @@ from enricher.health import ErrorCounts
 from enricher.libvirt import events as libvirt_events
 from enricher.libvirt.connection import Connection
 from enricher.libvirt.events import DomainEvent, Subscription
-from enricher.sampler import EMPTY, Snapshot
+from enricher.sampler import Snapshot
 from enricher.tenancy import model
 from enricher.tenancy.resolver import Fallback, Resolver
 from tests import fixtures
@@ -218,42 +217,48 @@ def test_undefined_domain_keeps_its_counters_and_leaves_the_cache(events_service
                for s in event_samples(text, NEW_UUID).values())
 
 
+def _snapshot(tenancy: Mapping[str, model.Tenancy], collected_at: float,
+              libvirt_up: bool = True) -> Snapshot:
+    return Snapshot(samples=(), tenancy=tenancy, libvirt_up=libvirt_up,
+                    collected_at=collected_at, duration=0.0)
+
+
 def test_events_of_a_gone_domain_expire_after_the_retention() -> None:
-    counters = EventCounters(TENANT_LABELS, retention=600)
     now = [1000.0]
-    snap = [Snapshot((), {"other": model.NO_TENANCY}, True, 0.0, 0.0)]
-    collector = EventCollector(counters, lambda: snap[0], dict, lambda: now[0])
+    counters = EventCounters(TENANT_LABELS, retention=600, clock=lambda: now[0])
     tenancy = model.Tenancy(instance_uuid="u1", project_id="p1")
 
     def event(name: str, at: float) -> DomainEvent:
         return DomainEvent("u1", "vm1", name, "", at)
 
     def series() -> int:
-        return sum(len(f.samples) for f in collector.collect()
-                   if f.name.startswith("libvirt_domain_"))
+        rows = counters.rows()
+        return len(rows.counts) + len(rows.last)
 
     counters.record(event("started", 990.0), tenancy)
     # A collection older than the event does not make the domain gone.
-    snap[0] = Snapshot((), {"other": model.NO_TENANCY}, True, 980.0, 0.0)
     now[0] = 5000.0
+    counters.on_snapshot(_snapshot({"other": model.NO_TENANCY}, 980.0))
     assert series() == 2
     # Listed by a newer collection: present; then missing from one: gone from then on.
-    snap[0] = Snapshot((), {"u1": tenancy}, True, 1000.0, 0.0)
+    counters.on_snapshot(_snapshot({"u1": tenancy}, 1000.0))
     assert series() == 2
-    snap[0] = Snapshot((), {"other": model.NO_TENANCY}, True, 5000.0, 0.0)
     now[0] = 5599.0
+    counters.on_snapshot(_snapshot({"other": model.NO_TENANCY}, 5000.0))
     assert series() == 2
-    # libvirt down says nothing about the domain.
-    snap[0] = Snapshot((), {}, False, 5599.0, 0.0)
-    assert series() == 2
+    # libvirt down says nothing about the domain; the retention runs on snapshots.
     now[0] = 5600.0
+    assert series() == 2
+    counters.on_snapshot(_snapshot({}, 5600.0, libvirt_up=False))
     assert series() == 0
-    # Undefined: gone since the event, whatever collections say.
+    # Undefined: gone since the event, without a collection saying so.
     counters.record(event("undefined", 6000.0), tenancy)
     now[0] = 6599.0
+    counters.on_snapshot(_snapshot({}, 6599.0, libvirt_up=False))
     assert series() == 2
     assert counters.count("u1", "undefined") == 1
     now[0] = 6600.0
+    counters.on_snapshot(_snapshot({}, 6600.0, libvirt_up=False))
     assert series() == 0
     assert counters.domains() == 0
 
@@ -411,7 +416,7 @@ def test_monitor_dispatches_synchronously_when_asked(node_file) -> None:
     errors = ErrorCounts()
     connection = Connection.from_conf(conf)
     resolver = Resolver(errors)
-    monitor = EventMonitor(conf, connection, resolver, errors, lambda: EMPTY)
+    monitor = EventMonitor(conf, connection, resolver, errors)
     monitor.start(dispatch=False)
     try:
         connection.get().lookupByUUIDString(A_UUID).suspend()

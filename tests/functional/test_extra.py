@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from enricher.exporters import catalog as metrics
 from enricher.exporters import endpoints
 from enricher.exporters.endpoints import HealthInputs
 from enricher.exporters.http import MetricsApp
@@ -33,9 +34,8 @@ RUNNING = {u for u, e in IN_NODE.items() if e["test_node_state"] == "running"}
 WEBTEAM = "e22c05ef-5d01-420e-8189-a451e4f10d3e"  # instance-0000000a, project webteam
 TENANT_LABELS = ("instance_uuid", "project_id", "project_name", "user_id", "user_name",
                  "flavor")
-EXTRA_NAMES = {f.name for f in catalog.FAMILIES} | {
-    "enricher_extra_calls_total", "enricher_extra_duration_seconds",
-    "enricher_extra_busy_domains"}
+EXTRA = [f for f in metrics.of(metrics.EXTRA) if f.per_vm]
+EXTRA_NAMES = {f.name for f in metrics.of(metrics.EXTRA)}
 # What the test driver cannot do: these selectors must report nothing, quietly.
 UNSUPPORTED = {"cpu_util", "job_stats_background", "job_stats_completed", "memory",
                "dirtyrate"}
@@ -70,10 +70,10 @@ def test_every_selector_on_the_test_driver_degrades_to_not_reported(
     assert calls[("fs_info", "denied")] > 0  # read-only connection
     assert not [s for s in samples.get("enricher_errors_total", [])
                 if s.labels["source"] == "extra"]
-    exported = {f.name for f in catalog.FAMILIES if f.name in samples}
+    exported = {f.name for f in EXTRA if f.name in samples}
     for selector in UNSUPPORTED:
-        assert not [f for f in catalog.FAMILIES
-                    if selector in f.selector and f.name in exported], selector
+        assert not [f for f in EXTRA
+                    if selector in f.selectors and f.name in exported], selector
     assert {"libvirt_domain_state_reason_info", "libvirt_domain_block_error",
             "libvirt_domain_vcpu_affinity", "libvirt_domain_pcpu_time_seconds_total",
             "libvirt_domain_perf_event_enabled"} <= exported

@@ -11,12 +11,15 @@ import socket
 import threading
 import time
 import zlib
+from types import MappingProxyType
 
 import pytest
 from aiohttp import web
 
 from enricher.exporters import endpoints
 from enricher.exporters.web import Limits, WebServer
+from enricher.health import ThreadHealth
+from enricher.sampler import Snapshot
 from tests.functional.conftest import parse
 
 DEMO_NODE = pathlib.Path(__file__).resolve().parents[2] / "enricher" / "demo" / "demo-node.xml"
@@ -107,7 +110,7 @@ def test_healthz_ok_and_unhealthy(service_factory, tmp_path) -> None:
     svc = service_factory(DEMO_URI, interval=15.0)
     status, _headers, body = request(svc.server.port, path="/healthz")
     if status == 503:  # before the first collection: not ready yet
-        assert json.loads(body)["problems"] == ["no collection in the last 105 s"]
+        assert json.loads(body)["problems"] == ["no collection yet"]
     request(svc.server.port)  # waits for the first collection
     status, _headers, body = request(svc.server.port, path="/healthz")
     report = json.loads(body)
@@ -204,3 +207,14 @@ def test_a_client_that_does_not_read_is_cut_off() -> None:
         assert received < len(big)  # cut off, not delivered in the end
     finally:
         server.stop()
+
+
+def test_a_stale_snapshot_is_unhealthy() -> None:
+    class _Sampler:
+        snapshot = Snapshot(samples=(), tenancy=MappingProxyType({}), libvirt_up=True,
+                            collected_at=1000.0, duration=0.1, interval=15.0)
+
+    inputs = endpoints.HealthInputs(_Sampler(), ThreadHealth(), 15.0)  # type: ignore[arg-type]
+    assert endpoints.health_report(inputs, 1000.0 + 105)[0] is True
+    healthy, report = endpoints.health_report(inputs, 1000.0 + 106)
+    assert not healthy and report["problems"] == ["no collection in the last 105 s"]

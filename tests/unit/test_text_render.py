@@ -12,7 +12,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import CollectorRegistry
 
-from enricher.exporters import prometheus, text
+from enricher.exporters import extra_metrics, prometheus, text
 from enricher.libvirt.stats import Device, DomainSample
 from enricher.sampler import Snapshot
 from enricher.tenancy import model
@@ -55,10 +55,15 @@ def test_same_text_for_a_full_domain_snapshot() -> None:
         vcpus=(Device("0", MappingProxyType({"time": 5, "wait": 1, "state": 1})),),
         blocks=(Device("vda", MappingProxyType({"rd.bytes": 512, "capacity": 1 << 24})),),
         nets=(Device("tap0", MappingProxyType({"rx.bytes": 7, "tx.drop": 0})),))
-    snap = Snapshot((sample,), MappingProxyType({"u1": tenancy}), True, 1.0, 0.1)
-    domains, _ = prometheus.registries(lambda: snap, None, model.DEFAULT_TENANT_LABELS,
-                                       lambda: 0.0)
-    rendered = text.render(domains)
-    assert rendered == generate_latest(domains)
+    snap = Snapshot(samples=(sample,), tenancy=MappingProxyType({"u1": tenancy}),
+                    libvirt_up=True, collected_at=1.0, duration=0.1)
+    labels = model.DEFAULT_TENANT_LABELS
+    families = [*prometheus.domain_families(snap, labels),
+                *extra_metrics.extra_families(snap, labels),
+                *prometheus.self_families(snap, {("libvirt", "x"): 2}, 0.0, lambda: 1.5)]
+    registry = CollectorRegistry()
+    registry.register(_Fixed(families))
+    rendered = text.render(families)
+    assert rendered == generate_latest(registry)
     assert b'libvirt_domain_cpu_time_seconds_total{domain="instance-1"' in rendered
     assert b'project_name="we\\"ird\\n"' in rendered

@@ -1,25 +1,53 @@
-"""Sphinx directive ``metrics-reference``: every metric family from the code's table."""
+"""Sphinx directive ``metrics-reference``: every metric family, from the catalog."""
 
 from __future__ import annotations
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
 
-from enricher.exporters import families as fam
-from enricher.exporters import nova_metrics
+from enricher.exporters import catalog
 from enricher.tenancy import model
 
-TENANT = "domain, uuid, tenant labels"
+TENANT = "tenant labels"
+
+# One table per source, in this order, with what enables it.
+SECTIONS = (
+    (catalog.CORE, "Per-VM metrics from the bulk stats call and the tenancy cache."),
+    (catalog.EXTRA, "The collectd virt plugin's extra statistics: only with "
+                    "[DEFAULT] extra_stats naming a selector listed in the help."),
+    (catalog.SELF, "Exporter self-metrics, rendered on every scrape."),
+    (catalog.EVENTS, "Domain events: only with [events] enabled; rendered on every "
+                     "scrape."),
+    (catalog.NOVA, "The Nova API fallback: only when Nova credentials are configured."),
+)
 
 
-def _unit(name: str) -> str:
-    for suffix in ("seconds", "bytes_per_second", "bytes"):
-        if name.removesuffix("_total").endswith(suffix):
-            return suffix
-    return "ratio" if name.endswith("ratio") else "-"
+def labels(family: catalog.Family) -> str:
+    """The label column: the tenant labels stand for the configured set."""
+    names = family.label_names((TENANT,)) if family.per_vm else family.labels
+    return ", ".join(names) or "-"
 
 
-def _table(rows: list[tuple[str, str, str, str, str]]) -> nodes.table:
+def help_text(family: catalog.Family) -> str:
+    """The help column: the HELP text plus where the value comes from."""
+    text = family.help
+    if family.stats_key:
+        text += " (libvirt %s)" % family.stats_key
+    if family.source == catalog.CORE and family.per_vm and not family.active_only:
+        text += " Also for shut-off domains."
+    if family.selectors:
+        text += " Selector: %s." % ", ".join(family.selectors)
+    if family.collectd not in ("", "-"):
+        text += " collectd: %s." % family.collectd
+    return text
+
+
+def rows(source: str) -> list[tuple[str, str, str, str, str]]:
+    return [(f.name, f.type, f.unit or "-", labels(f), help_text(f))
+            for f in catalog.of(source)]
+
+
+def _table(body_rows: list[tuple[str, str, str, str, str]]) -> nodes.table:
     table = nodes.table()
     group = nodes.tgroup(cols=5)
     table += group
@@ -30,7 +58,7 @@ def _table(rows: list[tuple[str, str, str, str, str]]) -> nodes.table:
     group += head
     group += body
     for target, cells in ((head, [("Metric", "Type", "Unit", "Labels", "Help")]),
-                          (body, rows)):
+                          (body, body_rows)):
         for cells_row in cells:
             row = nodes.row()
             for text in cells_row:
@@ -42,35 +70,16 @@ def _table(rows: list[tuple[str, str, str, str, str]]) -> nodes.table:
 
 
 class MetricsReference(Directive):
-    """Render the per-VM and self-metric families as tables."""
+    """Render every catalog family as one table per source."""
 
     def run(self) -> list[nodes.Node]:
-        rows = []
-        for name, typ, extra, doc in fam.SPECIAL:
-            labels = TENANT if extra is None else (
-                "%s, %s" % (TENANT, extra) if extra else TENANT)
-            if name == "libvirt_up":
-                labels = "-"
-            if name == "libvirt_domain_openstack_info":
-                labels = "domain, uuid, every tenancy field, port_ids, fixed_ips, source"
-            rows.append((name, typ, _unit(name), labels, doc))
-        for specs, extra in ((fam.DOMAIN, ""), (fam.VCPU, "vcpu"), (fam.BLOCK, "device"),
-                             (fam.NET, "interface")):
-            for spec in specs:
-                labels = "%s, %s" % (TENANT, extra) if extra else TENANT
-                scope = "" if spec.active_only else " Also for shut-off domains."
-                rows.append((spec.name, spec.type, _unit(spec.name), labels,
-                             "%s (libvirt %s)%s" % (spec.help, spec.key, scope)))
-        own = [(name, typ, _unit(name), "source, kind" if "errors" in name else "-", doc)
-               for name, typ, doc in fam.SELF]
-        own += [(name, typ, _unit(name), labels, doc)
-                for name, typ, labels, doc in nova_metrics.FAMILIES]
-        note = nodes.paragraph(text=(
+        out: list[nodes.Node] = [nodes.paragraph(text=(
             "Tenant labels are configurable with [prometheus] tenant_labels; the "
             "default is %s. Unknown values are empty strings."
-            % ", ".join(model.DEFAULT_TENANT_LABELS)))
-        return [note, _table(rows), nodes.paragraph(text="Exporter self-metrics:"),
-                _table(own)]
+            % ", ".join(model.DEFAULT_TENANT_LABELS)))]
+        for source, intro in SECTIONS:
+            out += [nodes.paragraph(text=intro), _table(rows(source))]
+        return out
 
 
 def setup(app):  # noqa: ANN001, ANN201 - Sphinx's extension hook
