@@ -7,13 +7,11 @@ import dataclasses
 import json
 import math
 import time
-from collections.abc import Awaitable
 
-from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from enricher.exporters.http import MetricsApp
-from enricher.exporters.web import WebServer
+from enricher.exporters.web import Request, Response, WebServer
 from enricher.health import ThreadHealth
 from enricher.sampler import Sampler
 
@@ -21,7 +19,6 @@ LANDING = b"""<html><head><title>enricher</title></head><body>
 <h1>enricher</h1><p>OpenStack tenant-labelled libvirt metrics:
 <a href="/metrics">/metrics</a>, health: <a href="/healthz">/healthz</a></p></body></html>
 """
-SERVER = "enricher"
 # A snapshot older than this many intervals (and STALE_GRACE seconds) is stale.
 STALE_INTERVALS = 3
 STALE_GRACE = 60.0
@@ -98,32 +95,24 @@ def health_report(inputs: HealthInputs, now: float) -> tuple[bool, dict[str, obj
 def add_routes(server: WebServer, metrics: MetricsApp, health: HealthInputs) -> None:
     """Serve ``/``, ``/metrics`` and ``/healthz`` (GET and HEAD) from ``server``."""
 
-    def send(request: web.Request, body: bytes, content_type: str, status: int = 200,
-             gzipped: bool = False) -> Awaitable[web.StreamResponse]:
-        response = web.StreamResponse(status=status, headers={
-            "Content-Type": content_type, "Server": SERVER})
-        if gzipped:
-            response.headers["Content-Encoding"] = "gzip"
-        return server.send(request, response, body)
+    async def landing(_request: Request) -> Response:
+        return Response(200, LANDING, "text/html; charset=utf-8")
 
-    async def landing(request: web.Request) -> web.StreamResponse:
-        return await send(request, LANDING, "text/html; charset=utf-8")
-
-    async def scrape(request: web.Request) -> web.StreamResponse:
-        server.count_open()
-        gzipped = accepts_gzip(request.headers.get("Accept-Encoding", ""))
+    async def scrape(request: Request) -> Response:
+        gzipped = accepts_gzip(request.headers.get("accept-encoding", ""))
         if metrics.blocking():
             loop = asyncio.get_running_loop()
             body = await loop.run_in_executor(None, metrics.render, gzipped)
         else:
             body = metrics.render(gzipped)
-        return await send(request, body, CONTENT_TYPE_LATEST, gzipped=gzipped)
+        return Response(200, body, CONTENT_TYPE_LATEST,
+                        [("Content-Encoding", "gzip")] if gzipped else ())
 
-    async def healthz(request: web.Request) -> web.StreamResponse:
+    async def healthz(_request: Request) -> Response:
         healthy, details = health_report(health, time.time())
         body = json.dumps(details, sort_keys=True).encode() + b"\n"
-        return await send(request, body, "application/json", 200 if healthy else 503)
+        return Response(200 if healthy else 503, body, "application/json")
 
-    server.app.router.add_get("/", landing)
-    server.app.router.add_get("/metrics", scrape)
-    server.app.router.add_get("/healthz", healthz)
+    server.route("/", landing)
+    server.route("/metrics", scrape)
+    server.route("/healthz", healthz)

@@ -1,51 +1,50 @@
-"""The HTTP server every endpoint is served from: aiohttp on an event loop of its own.
+"""The HTTP server every endpoint is served from: h11 on an asyncio loop of its own.
 
-Why aiohttp: it is event-driven, so an idle or slow connection costs a
-socket and a few kilobytes, never a thread. Measured on this project's
-2-core test machine, a thread-pool server (cheroot) hands each new
-connection to a worker that blocks reading its request line, so 1100 idle
-connections starve the scrape; aiohttp served it at once. Its llhttp parser
-bounds each header line and the number of headers, and its keep-alive timer
-runs from the moment a connection is made, so a client that never finishes a
-request is dropped.
+HTTP/1.1 parsing and framing are h11's (python-hyper's sans-I/O protocol
+library, the one under httpcore and uvicorn): request line and headers,
+keep-alive, HEAD, Content-Length, and a bound on a whole header block
+(``max_incomplete_event_size``). The event loop is the standard library's,
+so an idle or slow connection costs a socket and a few kilobytes, never a
+thread: a thread-pool server (cheroot, measured on this project's 2-core
+test machine) hands each new connection to a worker that blocks on its
+request line, so 1100 idle connections starve the scrape. aiohttp, tried
+first, held up as well but added 11 MiB of resident memory to the process
+(95 -> 108 MiB at 1000 domains, over this project's 100 MiB budget); h11 and
+asyncio add 1.2 MiB.
 
-What aiohttp leaves to us, done here: a cap on open connections below the
-open-file limit (at the cap the longest-idle connection makes room, or the
-newcomer gets a 503 when all are busy), a bound on a request's whole header
-block, a listen backlog sized for many scrapers, and a deadline on sending a
-response to a slow reader.
+The policy is here: at most ``max_connections`` open (lowered to fit the
+open-file limit), the longest-idle connection making room for a newcomer, a
+503 when every connection is busy; a request's headers must arrive within
+``idle_timeout`` of connecting or of the previous response; a response must
+be taken within ``send_timeout``; a listen backlog sized for many scrapers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import resource
 import socket
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
-from aiohttp import web
-from aiohttp.web_protocol import RequestHandler
+import h11
 
 LOG = logging.getLogger(__name__)
 
-# Longest request line and header line, and most headers, aiohttp accepts;
-# and the most bytes a whole header block may have (nginx allows 4 x 8 KiB).
-MAX_LINE = 8190
-MAX_HEADERS = 64
+# The most bytes of a request's line and headers; nginx allows 4 x 8 KiB.
 MAX_HEADER_BYTES = 64 * 1024
-# Connections asyncio accepts per loop iteration before the protocols run,
+# The most bytes of a request body (the endpoints take none; a body is read
+# and dropped so that the connection can be reused).
+MAX_BODY_BYTES = 64 * 1024
+READ_SIZE = 64 * 1024
+# Connections asyncio accepts per loop iteration before they are served,
 # and descriptors kept for everything else (libvirt, logs, Nova, the loop).
 ACCEPT_BATCH = 32
 FD_RESERVE = 64
-# Seconds requests in progress get to finish when the server stops.
-SHUTDOWN_GRACE = 1.0
 
-_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-              b"Content-Length: 0\r\nConnection: close\r\n\r\n")
-_END_OF_HEADERS = b"\r\n\r\n"
 _UNAVAILABLE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
                 b"Content-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
                 b"too many connections")
@@ -66,11 +65,34 @@ class ConnectionStats:
     """Connection counters, written on the event loop, read by the self-metrics."""
 
     max_connections: int = 0
-    open: int = 0  # as of the latest /metrics request
+    open: int = 0
     evicted: int = 0  # idle connections closed to make room
     rejected: int = 0  # answered 503: every connection was busy
     send_timeouts: int = 0  # aborted: the client read the response too slowly
     oversized: int = 0  # answered 431: a header block over MAX_HEADER_BYTES
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Request:
+    """One request as a handler sees it (header names in lower case)."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Response:
+    """What a handler answers; Content-Length and Server are added."""
+
+    status: int
+    body: bytes
+    content_type: str = "text/plain; charset=utf-8"
+    headers: Sequence[tuple[str, str]] = ()
+
+
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 def connection_cap(limits: Limits) -> int:
@@ -78,8 +100,7 @@ def connection_cap(limits: Limits) -> int:
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return limits.max_connections
-    room = soft - FD_RESERVE - ACCEPT_BATCH
-    return max(1, min(limits.max_connections, room))
+    return max(1, min(limits.max_connections, soft - FD_RESERVE - ACCEPT_BATCH))
 
 
 def _listen(host: str, port: int, backlog: int) -> socket.socket:
@@ -89,92 +110,32 @@ def _listen(host: str, port: int, backlog: int) -> socket.socket:
     return sock
 
 
-class _Unavailable(asyncio.Protocol):
-    """Answers a connection over the cap with a 503 and closes it."""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.WriteTransport)
-        transport.write(_UNAVAILABLE)
-        transport.close()
+@dataclasses.dataclass(eq=False, slots=True)
+class _Connection:
+    writer: asyncio.StreamWriter
+    busy: bool = False  # a request is being handled or answered
+    closing: bool = False  # evicted, on its way out
 
 
-class _HeaderLimit(asyncio.Protocol):
-    """Feeds aiohttp's handler, but ends a connection whose header block grows
-    past MAX_HEADER_BYTES (aiohttp bounds lines and their number, not the total).
-
-    The endpoints take no request bodies, so every byte until a blank line
-    belongs to a header block.
-    """
-
-    def __init__(self, inner: RequestHandler, stats: ConnectionStats) -> None:
-        self._inner = inner
-        self._stats = stats
-        self._transport: asyncio.Transport | None = None
-        self._pending = 0  # bytes since the last end of a header block
-        self._tail = b""  # the last three bytes, for an end split across reads
-        self._cut = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        self._inner.connection_made(transport)
-
-    def data_received(self, data: bytes) -> None:
-        if self._cut:
-            return
-        end = data.rfind(_END_OF_HEADERS)
-        if end >= 0:
-            self._pending = len(data) - end - len(_END_OF_HEADERS)
-        else:
-            edge = (self._tail + data[:3]).find(_END_OF_HEADERS)
-            if edge >= 0:
-                self._pending = len(data) - (edge + len(_END_OF_HEADERS) - len(self._tail))
-            else:
-                self._pending += len(data)
-        self._tail = data[-3:] if len(data) >= 3 else (self._tail + data)[-3:]
-        if self._pending > MAX_HEADER_BYTES:
-            self._cut = True
-            self._stats.oversized += 1
-            assert self._transport is not None
-            self._transport.write(_TOO_LARGE)
-            self._transport.close()
-            return
-        self._inner.data_received(data)
-
-    def eof_received(self) -> bool | None:
-        return self._inner.eof_received()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._inner.connection_lost(exc)
-
-    def pause_writing(self) -> None:
-        self._inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self._inner.resume_writing()
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+class _Closed(Exception):
+    """The client went away, sent nothing in time, or broke the protocol."""
 
 
 class WebServer:
-    """Serves ``app`` (an aiohttp Application) from a daemon thread running its event loop.
+    """Serves GET (and HEAD) routes from a daemon thread running an event loop.
 
     The socket is bound in the constructor, so a port in use fails at
-    start-up. ``start()`` returns once the server accepts connections;
-    ``stop()`` ends requests in progress within ``SHUTDOWN_GRACE`` seconds.
+    start-up; ``route()`` before ``start()``.
     """
 
     def __init__(self, host: str, port: int, limits: Limits) -> None:
         self.limits = limits
         self.stats = ConnectionStats(max_connections=connection_cap(limits))
         self._sock = _listen(host, port, limits.listen_backlog)
-        self._busy: set[RequestHandler] = set()
-        # Routes are added by the endpoint modules before start().
-        self.app = web.Application(middlewares=[self._track_busy])
+        self._routes: dict[str, Handler] = {}
+        self._connections: dict[_Connection, None] = {}  # oldest first
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
         self._server: asyncio.AbstractServer | None = None
 
     @property
@@ -185,9 +146,9 @@ class WebServer:
     def port(self) -> int:
         return self._sock.getsockname()[1]
 
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop | None:
-        return self._loop
+    def route(self, path: str, handler: Handler) -> None:
+        """Serve ``path`` (with or without a trailing slash) by ``handler``."""
+        self._routes[path.rstrip("/") or "/"] = handler
 
     def start(self) -> None:
         ready = threading.Event()
@@ -208,7 +169,11 @@ class WebServer:
         assert loop is not None
         asyncio.set_event_loop(loop)
         try:
-            loop.run_until_complete(self._start())
+            self._server = loop.run_until_complete(asyncio.start_server(
+                self._serve, sock=self._sock, backlog=ACCEPT_BATCH, limit=READ_SIZE))
+            # asyncio listen()s with the accept batch size; give the kernel its
+            # full queue again (Linux updates the backlog of a listening socket).
+            self._sock.listen(self.limits.listen_backlog)
         except BaseException as exc:  # noqa: BLE001 - handed to start()'s caller
             failure.append(exc)
             ready.set()
@@ -219,75 +184,8 @@ class WebServer:
         finally:
             loop.close()
 
-    async def _start(self) -> None:
-        self._runner = web.AppRunner(
-            self.app, handle_signals=False, access_log=None,
-            shutdown_timeout=SHUTDOWN_GRACE,
-            keepalive_timeout=self.limits.idle_timeout,
-            max_line_size=MAX_LINE, max_field_size=MAX_LINE, max_headers=MAX_HEADERS)
-        await self._runner.setup()
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._protocol, sock=self._sock,
-                                                backlog=ACCEPT_BATCH)
-        # asyncio listen()s with the accept batch size; give the kernel its
-        # full queue again (Linux updates the backlog of a listening socket).
-        self._sock.listen(self.limits.listen_backlog)
-
-    def _protocol(self) -> asyncio.Protocol:
-        """A handler for a new connection, making room at the cap first."""
-        assert self._runner is not None and self._runner.server is not None
-        live = [h for h in self._runner.server.connections if h.transport is not None]
-        if len(live) >= self.stats.max_connections:
-            idle = next((h for h in live if h not in self._busy), None)
-            if idle is None:
-                self.stats.rejected += 1
-                return _Unavailable()
-            idle.force_close()
-            self.stats.evicted += 1
-        return _HeaderLimit(self._runner.server(), self.stats)
-
-    @web.middleware
-    async def _track_busy(self, request: web.Request, handler: Handler
-                          ) -> web.StreamResponse:
-        """Mark a connection busy while a request is handled (never evicted then)."""
-        protocol = request.protocol
-        self._busy.add(protocol)
-        try:
-            return await handler(request)
-        finally:
-            self._busy.discard(protocol)
-
-    def count_open(self) -> int:
-        """Open connections now; call it on the event loop."""
-        assert self._runner is not None and self._runner.server is not None
-        self.stats.open = len(self._runner.server.connections)
-        return self.stats.open
-
-    async def send(self, request: web.Request, response: web.StreamResponse,
-                   body: bytes) -> web.StreamResponse:
-        """Send ``response`` with ``body`` (none for HEAD) within ``send_timeout``."""
-        response.content_length = len(body)
-        try:
-            await asyncio.wait_for(self._write(request, response, body),
-                                   self.limits.send_timeout)
-        except asyncio.TimeoutError:
-            self.stats.send_timeouts += 1
-            LOG.debug("Aborted a response to %s: not read within %.0f s",
-                      request.remote, self.limits.send_timeout)
-            if request.transport is not None:
-                request.transport.abort()
-        return response
-
-    @staticmethod
-    async def _write(request: web.Request, response: web.StreamResponse,
-                     body: bytes) -> None:
-        await response.prepare(request)
-        if request.method != "HEAD":
-            await response.write(body)
-        await response.write_eof()
-
     def stop(self, timeout: float = 3.0) -> None:
-        """Stop accepting, end what is in progress, stop the loop's thread."""
+        """Stop accepting, drop every connection, stop the loop's thread."""
         loop, thread = self._loop, self._thread
         if loop is None or thread is None or not thread.is_alive():
             self._sock.close()
@@ -304,5 +202,142 @@ class WebServer:
     async def _shutdown(self) -> None:
         if self._server is not None:
             self._server.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        for conn in list(self._connections):
+            conn.writer.transport.abort()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=1.0)
+
+    # -- one connection -------------------------------------------------------------
+
+    def _make_room(self) -> bool:
+        """At the cap, close the longest-idle connection; False if all are busy."""
+        live = [c for c in self._connections if not c.closing]
+        if len(live) < self.stats.max_connections:
+            return True
+        idle = next((c for c in live if not c.busy), None)
+        if idle is None:
+            self.stats.rejected += 1
+            return False
+        idle.closing = True
+        idle.writer.transport.abort()
+        self.stats.evicted += 1
+        return True
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+                     ) -> None:
+        if not self._make_room():
+            writer.write(_UNAVAILABLE)
+            writer.close()
+            return
+        conn = _Connection(writer)
+        self._connections[conn] = None
+        self.stats.open = len(self._connections)
+        protocol = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADER_BYTES)
+        try:
+            while await self._exchange(protocol, reader, conn):
+                protocol.start_next_cycle()
+        except _Closed:
+            pass
+        except (ConnectionError, h11.LocalProtocolError) as exc:
+            LOG.debug("HTTP connection ended: %s", exc)
+        finally:
+            del self._connections[conn]
+            self.stats.open = len(self._connections)
+            if conn.closing:
+                writer.transport.abort()
+            else:
+                writer.close()
+
+    async def _exchange(self, protocol: h11.Connection, reader: asyncio.StreamReader,
+                        conn: _Connection) -> bool:
+        """Read one request, answer it; whether the connection stays open."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.limits.idle_timeout
+        try:
+            request = await self._next_event(protocol, reader, deadline)
+            if not isinstance(request, h11.Request):
+                return False
+            conn.busy = True
+            body = 0
+            while not isinstance(event := await self._next_event(
+                    protocol, reader, loop.time() + self.limits.idle_timeout),
+                    h11.EndOfMessage):
+                body += len(event.data) if isinstance(event, h11.Data) else 0
+                if body > MAX_BODY_BYTES or not isinstance(event, h11.Data):
+                    raise h11.RemoteProtocolError("request body too large",
+                                                  error_status_hint=413)
+        except h11.RemoteProtocolError as exc:
+            await self._refuse(protocol, conn, exc)
+            return False
+        response = await self._handle(request)
+        await self._send(protocol, conn, response, request.method == b"HEAD")
+        conn.busy = False
+        return protocol.our_state is h11.DONE and protocol.their_state is h11.DONE
+
+    async def _next_event(self, protocol: h11.Connection, reader: asyncio.StreamReader,
+                          deadline: float) -> h11.Event:
+        loop = asyncio.get_running_loop()
+        while (event := protocol.next_event()) is h11.NEED_DATA:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise _Closed
+            try:
+                data = await asyncio.wait_for(reader.read(READ_SIZE), remaining)
+            except asyncio.TimeoutError:
+                raise _Closed from None
+            protocol.receive_data(data)  # b"" is the client's end of the stream
+        if isinstance(event, h11.ConnectionClosed):
+            raise _Closed
+        return event
+
+    async def _handle(self, event: h11.Request) -> Response:
+        target = event.target.decode("ascii", "replace")
+        path, _, query = target.partition("?")
+        handler = self._routes.get(path.rstrip("/") or "/")
+        if handler is None:
+            return Response(404, b"not found\n")
+        method = event.method.decode("ascii", "replace")
+        if method not in ("GET", "HEAD"):
+            return Response(405, b"method not allowed\n", headers=[("Allow", "GET, HEAD")])
+        headers = {name.decode("latin-1"): value.decode("latin-1")
+                   for name, value in event.headers}
+        try:
+            return await handler(Request(method, path, query, headers))
+        except Exception:
+            LOG.exception("Request for %s failed", path)
+            return Response(500, b"internal error\n")
+
+    async def _send(self, protocol: h11.Connection, conn: _Connection,
+                    response: Response, head: bool) -> None:
+        headers = [("Content-Type", response.content_type),
+                   ("Content-Length", str(len(response.body))), ("Server", "enricher"),
+                   *response.headers]
+        chunks = protocol.send_with_data_passthrough(
+            h11.Response(status_code=response.status, headers=headers)) or []
+        if not head:
+            chunks += protocol.send_with_data_passthrough(h11.Data(data=response.body)) or []
+        chunks += protocol.send_with_data_passthrough(h11.EndOfMessage()) or []
+        conn.writer.writelines(chunks)
+        try:
+            await asyncio.wait_for(conn.writer.drain(), self.limits.send_timeout)
+        except asyncio.TimeoutError:
+            self.stats.send_timeouts += 1
+            conn.closing = True
+            raise _Closed from None
+
+    async def _refuse(self, protocol: h11.Connection, conn: _Connection,
+                      exc: h11.RemoteProtocolError) -> None:
+        """Answer a request that broke the protocol or a limit, if still possible."""
+        status = exc.error_status_hint
+        if status == 431:
+            self.stats.oversized += 1
+        if protocol.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+            return
+        body = ("%s\n" % exc).encode()
+        conn.writer.write(protocol.send(h11.Response(status_code=status, headers=[
+            ("Content-Type", "text/plain"), ("Content-Length", str(len(body))),
+            ("Connection", "close"), ("Server", "enricher")])) or b"")
+        conn.writer.write(body)
+        with contextlib.suppress(ConnectionError, asyncio.TimeoutError):
+            await asyncio.wait_for(conn.writer.drain(), self.limits.send_timeout)

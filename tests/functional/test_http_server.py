@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import http.client
@@ -14,10 +15,9 @@ import zlib
 from types import MappingProxyType
 
 import pytest
-from aiohttp import web
 
 from enricher.exporters import endpoints
-from enricher.exporters.web import Limits, WebServer
+from enricher.exporters.web import Limits, Request, Response, WebServer
 from enricher.health import ThreadHealth
 from enricher.sampler import Snapshot
 from tests.functional.conftest import parse
@@ -181,14 +181,14 @@ def test_a_client_that_does_not_read_is_cut_off() -> None:
     server = WebServer("127.0.0.1", 0, Limits(send_timeout=1.0))
     big = b"x" * (64 << 20)  # more than the kernel's socket buffers hold
 
-    async def handler(request: web.Request) -> web.StreamResponse:
-        return await server.send(request, web.StreamResponse(), big)
+    async def handler(_request: Request) -> Response:
+        return Response(200, big)
 
-    async def small(request: web.Request) -> web.StreamResponse:
-        return await server.send(request, web.StreamResponse(), b"ok")
+    async def small(_request: Request) -> Response:
+        return Response(200, b"ok")
 
-    server.app.router.add_get("/big", handler)
-    server.app.router.add_get("/small", small)
+    server.route("/big", handler)
+    server.route("/small", small)
     server.start()
     try:
         sock = socket.create_connection(("127.0.0.1", server.port))
@@ -218,3 +218,36 @@ def test_a_stale_snapshot_is_unhealthy() -> None:
     assert endpoints.health_report(inputs, 1000.0 + 105)[0] is True
     healthy, report = endpoints.health_report(inputs, 1000.0 + 106)
     assert not healthy and report["problems"] == ["no collection in the last 105 s"]
+
+
+def test_when_every_connection_is_busy_a_newcomer_gets_503() -> None:
+    server = WebServer("127.0.0.1", 0, Limits(max_connections=8))
+    release = threading.Event()
+
+    async def slow(_request: Request) -> Response:
+        while not release.is_set():  # a long response in progress (an event stream)
+            await asyncio.sleep(0.05)
+        return Response(200, b"done")
+
+    server.route("/slow", slow)
+    server.start()
+    busy = []
+    try:
+        for _ in range(8):
+            sock = socket.create_connection(("127.0.0.1", server.port))
+            sock.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            busy.append(sock)
+        time.sleep(0.3)
+        status, headers, body = request(server.port, path="/slow")
+        assert (status, body) == (503, b"too many connections")
+        assert headers["retry-after"] == "1"
+        assert server.stats.rejected == 1 and server.stats.evicted == 0
+        release.set()
+        for sock in busy:
+            sock.settimeout(5)
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    finally:
+        release.set()
+        for sock in busy:
+            sock.close()
+        server.stop()

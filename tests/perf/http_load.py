@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="window length per scraper count (20)")
     parser.add_argument("--interval", type=float, default=15.0,
                         help="[DEFAULT] interval of the enricher (15)")
+    parser.add_argument("--source", type=Path, default=None,
+                        help="a checkout whose enricher/ to run instead of this one's "
+                             "(e.g. a git worktree of an older release)")
 
 
 def listen_drops() -> int:
@@ -47,6 +50,13 @@ def listen_drops() -> int:
             if name in ("ListenOverflows", "ListenDrops"):
                 total += int(value)
     return total
+
+
+def process_status(pid: int) -> tuple[int, int]:
+    """(resident MiB, threads) of a process, from /proc/<pid>/status."""
+    fields = dict(line.split(":", 1) for line in
+                  Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) // 1024, int(fields["Threads"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,10 +129,15 @@ def run(args: argparse.Namespace) -> int:
         workdir = Path(tmp)
         node = workdir / "node.xml"
         nodegen.write_node(node, args.domains)
+        if args.source is not None:
+            targets.frozen_source(workdir, args.source)
         with targets.enricher(workdir, f"test://{node}", args.interval) as target:
             host, port = "127.0.0.1", int(target.url.rsplit(":", 1)[1].split("/")[0])
             windows = [load(host, port, n, args.seconds) for n in counts]
+            rss, threads = process_status(target.pid)
+    version = args.source or targets.source_version()
     print(report.table(HEADERS, [w.row() for w in windows],
                        title=f"/metrics under load ({args.domains} test-driver domains, "
-                             f"{targets.source_version()})"))
+                             f"{version}; after the windows: RSS {rss} MiB, "
+                             f"{threads} threads)"))
     return 0 if all(w.failures == 0 for w in windows) else 1

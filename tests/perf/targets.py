@@ -47,12 +47,13 @@ def enricher_config(uri: str, port: int, interval: float,
     return "\n".join(lines) + "\n" + extra
 
 
-def frozen_source(workdir: Path) -> Path:
-    """A copy of ``enricher/`` taken once per run, so that edits to the work tree
-    during a long run cannot change the code later windows measure."""
+def frozen_source(workdir: Path, root: Path = REPO_ROOT) -> Path:
+    """A copy of ``root``'s ``enricher/`` taken once per run, so that edits to the
+    work tree during a long run cannot change the code later windows measure
+    (``root``: another checkout, to measure an older release side by side)."""
     dest = workdir / "src"
     if not (dest / "enricher").exists():
-        shutil.copytree(REPO_ROOT / "enricher", dest / "enricher",
+        shutil.copytree(root / "enricher", dest / "enricher",
                         ignore=shutil.ignore_patterns("__pycache__"))
     return dest
 

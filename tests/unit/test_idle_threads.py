@@ -10,10 +10,8 @@ import time
 import urllib.request
 from types import SimpleNamespace
 
-from aiohttp import web
-
 from enricher.events.dispatch import Dispatcher
-from enricher.exporters.web import Limits, WebServer
+from enricher.exporters.web import Limits, Request, Response, WebServer
 from enricher.health import ErrorCounts
 
 
@@ -27,10 +25,10 @@ def _context_switches(thread: threading.Thread) -> int:
 def test_idle_http_server_sleeps_until_a_request_and_stops_at_once() -> None:
     server = WebServer("127.0.0.1", 0, Limits())
 
-    async def up(request: web.Request) -> web.StreamResponse:
-        return await server.send(request, web.StreamResponse(), b"up 1\n")
+    async def up(_request: Request) -> Response:
+        return Response(200, b"up 1\n")
 
-    server.app.router.add_get("/metrics", up)
+    server.route("/metrics", up)
     server.start()
     thread = server._thread
     assert thread is not None
