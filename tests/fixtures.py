@@ -14,6 +14,7 @@ GETMETADATA = DOMAIN_XML / "getmetadata"
 TEST_NODE = DOMAIN_XML / "test-node.xml"
 NOVA_API = SHARED / "nova-api"
 KEYSTONE_API = SHARED / "keystone-api"
+GOLDEN = _HERE / "fixtures" / "golden"
 
 
 def expected() -> dict:
