@@ -55,7 +55,7 @@ def canonical(text: str, masked: Collection[str] = ()) -> str:
 
 
 def structure(text: str, keep: Callable[[dict[str, str]], bool] = lambda _: True) -> str:
-    """Family names and types, and each series' label names in order; no values.
+    """Family names, types and HELP, and each series' label names in order; no values.
 
     Only series whose labels ``keep`` accepts count; a family none of whose
     series are kept is left out, unless it has no per-domain series at all
@@ -67,7 +67,7 @@ def structure(text: str, keep: Callable[[dict[str, str]], bool] = lambda _: True
         per_domain = any("uuid" in s.labels for s in family.samples)
         if per_domain and not kept:
             continue
-        out.append("%s %s" % (family.name, family.type))
+        out.append("%s %s %s" % (family.name, family.type, family.documentation))
         out += sorted({"  %s {%s}" % (s.name, ",".join(s.labels)) for s in kept
                        if "uuid" in s.labels})
     return "".join(line + "\n" for line in out)

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests import golden
 from tests.e2e.harness import procs
 from tests.e2e.harness.domains import E2EDomain
 from tests.e2e.harness.enricher_proc import EnricherProcess
@@ -120,3 +121,17 @@ def test_every_domain_sample_has_project_id(
             assert sample.labels.get("project_id"), f"no project_id on {sample}"
             assert sample.labels["project_id"] == ours[uuid].project_id, sample
     assert all(seen.values()), f"libvirt_domain_* samples per guest uuid: {seen}"
+
+
+def test_exposition_structure_matches_golden(
+    enricher: EnricherProcess, e2e_domains: dict[str, E2EDomain]
+) -> None:
+    """Families, types, HELP and label names (in order) of our guests' series as before.
+
+    Values, names and ids change from run to run; what dashboards select on
+    must not. Regenerate with ENRICHER_REGENERATE_GOLDEN=1 (see tests/golden.py).
+    """
+    ours = {vm.uuid for vm in e2e_domains.values()}
+    text = _scrape_with_vms(enricher, e2e_domains)
+    golden.check("e2e-guests.structure",
+                 golden.structure(text, lambda labels: labels.get("uuid") in ours))

@@ -20,5 +20,5 @@ def test_canonical_sorts_series_within_a_family_and_masks_only_what_it_names() -
 
 def test_structure_keeps_names_types_and_label_order_of_kept_series() -> None:
     assert golden.structure(TEXT, lambda labels: labels.get("uuid") != "3") == (
-        "a_seconds gauge\nb gauge\n  b {uuid,x}\n")
-    assert golden.structure(TEXT, lambda labels: False) == "a_seconds gauge\n"
+        "a_seconds gauge A.\nb gauge B.\n  b {uuid,x}\n")
+    assert golden.structure(TEXT, lambda labels: False) == "a_seconds gauge A.\n"
