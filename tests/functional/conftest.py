@@ -36,7 +36,7 @@ def make_conf(uri: str, config_files: Sequence[str] = (), **overrides: object
 
 @pytest.fixture
 def node_file(tmp_path: pathlib.Path) -> pathlib.Path:
-    """A private copy of the shared test-node.xml."""
+    """A private copy of the fixture test-node.xml."""
     path = tmp_path / "test-node.xml"
     shutil.copy(fixtures.TEST_NODE, path)
     return path

@@ -1,6 +1,6 @@
 """Keystone v3 + Nova compute API simulator over real HTTP on 127.0.0.1.
 
-Response bodies are built from the API samples in the shared fixtures
+Response bodies are built from the API samples in tests/fixtures
 (``nova-api/``, ``keystone-api/``): the sample matching the requested
 microversion is loaded and only the per-server values are substituted.
 

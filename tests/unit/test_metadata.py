@@ -1,4 +1,4 @@
-"""The nova:instance parser against every shared domain XML fixture."""
+"""The nova:instance parser against every domain XML fixture."""
 
 from __future__ import annotations
 
