@@ -14,26 +14,31 @@ import dataclasses
 import logging
 import secrets
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import libvirt
 import pytest
 
-from tests.e2e import harness_events as he
+from tests.e2e.harness import bootsector, domains, procs, series, tmpfs
 from tests.e2e.harness.domains import E2EDomain
+from tests.e2e.harness.enricher_proc import EnricherProcess, events_config, launch_enricher
 from tests.e2e.harness.libvirtd import LibvirtHost
 
 pytestmark = pytest.mark.e2e
 LOG = logging.getLogger(__name__)
+# Guests outside the session's prefix: its leftover clean-up and ours never meet.
+NAME_PREFIX = "enr-evt-"
 TIMEOUT = 30.0
 STOP_DELAY = 1.0
+FULL_TMPFS_BYTES = 64 * 1024
 
 
 class Guests:
     """The guests of this module, the enricher watching them, and timings."""
 
-    def __init__(self, conn: libvirt.virConnect, enricher: he.EventEnricher,
+    def __init__(self, conn: libvirt.virConnect, enricher: EnricherProcess,
                  specs: dict[str, E2EDomain]) -> None:
         self.conn = conn
         self.enricher = enricher
@@ -53,7 +58,7 @@ class Guests:
               exact: bool = True) -> dict[str, Any]:
         """Run ``action`` and wait for one more ``event``/``detail`` of ``key``."""
         before = len(self.records(key, event, detail))
-        started = he.now()
+        started = time.monotonic()
         action()
         return self.wait_event(key, event, detail, before + 1, started, exact=exact)
 
@@ -65,10 +70,11 @@ class Guests:
         ``started`` to the JSON line is recorded."""
         spec = self.specs[key]
         what = "%s %s/%s" % (spec.name, event, detail)
-        he.poll(lambda: len(self.records(key, event, detail)) >= count, timeout,
-                what=what + " in the event log", details=self.enricher.process.log_tail)
+        procs.wait_until(lambda: len(self.records(key, event, detail)) >= count, timeout,
+                         what=what + " in the event log", interval=0.05,
+                         details=self.enricher.log_tail)
         if started is not None:
-            self.latencies["%s/%s" % (event, detail)] = he.now() - started
+            self.latencies["%s/%s" % (event, detail)] = time.monotonic() - started
         records = self.records(key, event, detail)
         assert len(records) == count if exact else len(records) >= count, records
         record = records[-1]
@@ -78,19 +84,15 @@ class Guests:
         assert record["instance_name"] == spec.instance_name
         assert record["domain"] == spec.name
 
-        samples = self.enricher.scrape()  # dispatched before it was logged
-        series = [s for s in samples["libvirt_domain_events_total"]
-                  if s.labels["uuid"] == spec.uuid and s.labels["event"] == event
-                  and s.labels["detail"] == detail]
-        assert len(series) == 1, series
-        value = series[0].value
-        assert value == len(records) if exact else value >= count, (series, records)
-        labels = series[0].labels
-        mismatched = {k: (labels.get(k), v) for k, v in spec.labels.items()
-                      if labels.get(k) != v}
-        assert not mismatched, "label (got, want) mismatches: %s" % mismatched
-        last = [s for s in samples["libvirt_domain_last_event_timestamp_seconds"]
-                if s.labels["uuid"] == spec.uuid and s.labels["event"] == event]
+        samples = self.enricher.samples()  # dispatched before it was logged
+        counted = series.of(samples, "libvirt_domain_events_total", spec, event=event,
+                            detail=detail)
+        assert len(counted) == 1, counted
+        value = counted[0].value
+        assert value == len(records) if exact else value >= count, (counted, records)
+        series.assert_tenant_labels(counted[0].labels, spec, event)
+        last = series.of(samples, "libvirt_domain_last_event_timestamp_seconds", spec,
+                         event=event)
         assert len(last) == 1 and abs(last[0].value - record["timestamp"]) < 60, last
         return record
 
@@ -98,35 +100,37 @@ class Guests:
 @pytest.fixture(scope="module")
 def guests(libvirt_host: LibvirtHost, libvirt_conn: libvirt.virConnect,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guests]:
-    he.cleanup_leftovers(libvirt_conn)
+    domains.cleanup_leftovers(libvirt_conn, NAME_PREFIX)
     run_id = secrets.token_hex(3)
-    workdir = he.make_workdir(run_id)
-    specs = {key: he.make_spec(run_id, key, workdir) for key in ("life", "wd", "io")}
+    workdir = domains.make_workdir(run_id, NAME_PREFIX)
+    specs = {key: domains.make_spec(run_id, key, "1.1", workdir, prefix=NAME_PREFIX,
+                                    nic=False)
+             for key in ("life", "wd", "io")}
     full = workdir / "full"
     specs["io"] = dataclasses.replace(specs["io"], disk_path=full / "io.raw")
-    he.write_image(specs["life"].disk_path, he.IDLE_SECTOR)
-    he.write_image(specs["wd"].disk_path, he.WATCHDOG_SECTOR)
+    bootsector.write_image(specs["life"].disk_path, bootsector.IDLE)
+    bootsector.write_image(specs["wd"].disk_path, bootsector.WATCHDOG)
+    enricher_dir = tmp_path_factory.mktemp("enricher-events")
     try:
-        with he.full_tmpfs(full, "io.raw", he.DISK_WRITE_SECTOR), \
-                he.launch(tmp_path_factory.mktemp("enricher-events"), libvirt_host.uri,
-                          stop_delay=STOP_DELAY) as enricher:
+        with tmpfs.mounted(full, FULL_TMPFS_BYTES), \
+                launch_enricher(enricher_dir, libvirt_host.uri,
+                                events_config(enricher_dir, STOP_DELAY)) as enricher:
+            bootsector.write_image(specs["io"].disk_path, bootsector.DISK_WRITE)
+            tmpfs.fill(full)
             kind = libvirt_host.domain_type
             xml = {
-                "life": he.guest_xml(specs["life"], kind),
-                "wd": he.guest_xml(specs["wd"], kind,
-                                   "<watchdog model='ib700' action='pause'/>"),
-                "io": he.guest_xml(specs["io"], kind, error_policy="stop"),
+                "life": domains.small_xml(specs["life"], kind),
+                "wd": domains.small_xml(specs["wd"], kind,
+                                        "<watchdog model='ib700' action='pause'/>"),
+                "io": domains.small_xml(specs["io"], kind, error_policy="stop"),
             }
             try:
-                for key, text in xml.items():
-                    libvirt_conn.defineXML(text).create()
-                    LOG.info("started %s", specs[key].name)
+                for text in xml.values():
+                    domains.start(libvirt_conn, text)
                 yield Guests(libvirt_conn, enricher, specs)
             finally:
-                for spec in specs.values():
-                    he.remove_guest(libvirt_conn, spec.name)
-                LOG.info("event log:\n%s", enricher.event_log.read_text()
-                         if enricher.event_log.exists() else "(none)")
+                domains.remove_specs(libvirt_conn, specs.values())
+                LOG.info("event log:\n%s", enricher.events())
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
