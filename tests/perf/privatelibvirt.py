@@ -14,7 +14,6 @@ else's guests) and its socket in our own directory
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import shutil
@@ -40,29 +39,11 @@ SYSTEM_CACHE = "/var/cache/libvirt/qemu"
 OWNER_FILE = "owner.pid"
 
 
-@dataclasses.dataclass
-class PrivateLibvirt:
-    """Our daemons: where the socket is and their pids."""
+class PrivateLibvirt(private_libvirtd.PrivateLibvirtd):
+    """Our libvirtd, tmpfs over the QEMU driver's directories, plus its virtlogd."""
 
-    daemon: private_libvirtd.PrivateLibvirtd
     logd: subprocess.Popen[bytes] | None = None
     domain_type: str = "kvm"
-
-    @property
-    def base(self) -> Path:
-        return self.daemon.root
-
-    @property
-    def socket(self) -> Path:
-        return self.daemon.socket
-
-    @property
-    def uri(self) -> str:
-        return self.daemon.uri
-
-    @property
-    def pid(self) -> int:
-        return self.daemon.pid
 
     def daemon_pids(self) -> list[int]:
         pids = [self.pid] + ([self.logd.pid] if self.logd else [])
@@ -81,7 +62,7 @@ def _mounts() -> list[str]:
 
 def _logd_ready(daemon: PrivateLibvirt) -> bool:
     if daemon.logd is None or daemon.logd.poll() is not None:
-        raise RuntimeError(f"private virtlogd exited: {daemon.daemon.output()}")
+        raise RuntimeError(f"private virtlogd exited: {daemon.output()}")
     return Path(f"/proc/{daemon.pid}/root/run/libvirt/virtlogd-sock").exists()
 
 
@@ -96,11 +77,10 @@ def running(timeout: float = 90.0) -> Iterator[PrivateLibvirt]:
     os.symlink(libvirtd.VIRTLOGD, base / VIRTLOGD_LINK)
     for directory in libvirtd.RUNTIME_DIRS:
         Path(directory).mkdir(parents=True, exist_ok=True)
-    daemon = PrivateLibvirt(private_libvirtd.PrivateLibvirtd(
-        base, _mounts(), conf=f'log_outputs = "3:file:{base}/libvirtd.log"\n',
-        binary=str(base / LIBVIRTD_LINK)))
+    daemon = PrivateLibvirt(base, _mounts(), conf=f'log_outputs = "3:file:{base}/libvirtd.log"\n',
+                            binary=str(base / LIBVIRTD_LINK))
     try:
-        daemon.daemon.start(timeout)
+        daemon.start(timeout)
         # virtlogd joins the namespace once its tmpfs mounts exist, as our child
         # (so that we reap it), before any guest needs it.
         with (base / "daemon.out").open("ab") as out:
@@ -136,13 +116,12 @@ def _destroy_all(uri: str) -> None:
 
 def stop(daemon: PrivateLibvirt) -> None:
     """Destroy leftover guests, then stop virtlogd and libvirtd (by pid) and drop the dir."""
-    proc = daemon.daemon.proc
-    if proc is not None and proc.poll() is None and daemon.socket.exists():
+    if daemon.proc is not None and daemon.proc.poll() is None and daemon.socket.exists():
         _destroy_all(daemon.uri)
-    daemon.daemon.stop()
+    daemon.stop()
     if daemon.logd is not None:
         procs.stop_process(daemon.logd)
-    shutil.rmtree(daemon.base, ignore_errors=True)
+    shutil.rmtree(daemon.root, ignore_errors=True)
 
 
 def sweep_orphans() -> list[int]:
