@@ -25,24 +25,26 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking_libvirt() -> None:
     assert errors.get("events", "queue_full") == 1
 
 
-@pytest.mark.parametrize(("event", "detail", "want"), [
-    (libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_CRASHED,
-     ("stopped", "crashed")),
-    (libvirt.VIR_DOMAIN_EVENT_SUSPENDED, libvirt.VIR_DOMAIN_EVENT_SUSPENDED_IOERROR,
-     ("suspended", "ioerror")),
-    (libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED, libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED_DISK,
-     ("pmsuspended", "disk")),
-    (libvirt.VIR_DOMAIN_EVENT_CRASHED, libvirt.VIR_DOMAIN_EVENT_CRASHED_PANICKED,
-     ("crashed", "panicked")),
-    (libvirt.VIR_DOMAIN_EVENT_DEFINED, libvirt.VIR_DOMAIN_EVENT_DEFINED_UPDATED,
-     ("defined", "updated")),
-    (libvirt.VIR_DOMAIN_EVENT_SHUTDOWN, libvirt.VIR_DOMAIN_EVENT_SHUTDOWN_GUEST,
-     ("shutdown", "guest")),
-    (99, 7, ("lifecycle_99", "7")),  # from a newer libvirt: kept, by number
-])
-def test_lifecycle_names_follow_libvirt(event: int, detail: int,
+# (VIR_DOMAIN_EVENT_<event>, VIR_DOMAIN_EVENT_<detail>) -> (event, detail) as exported.
+LIFECYCLE = [
+    ("STOPPED", "STOPPED_CRASHED", ("stopped", "crashed")),
+    ("SUSPENDED", "SUSPENDED_IOERROR", ("suspended", "ioerror")),
+    ("PMSUSPENDED", "PMSUSPENDED_DISK", ("pmsuspended", "disk")),
+    ("CRASHED", "CRASHED_PANICKED", ("crashed", "panicked")),
+    ("DEFINED", "DEFINED_UPDATED", ("defined", "updated")),
+    ("SHUTDOWN", "SHUTDOWN_GUEST", ("shutdown", "guest")),
+]
+
+
+@pytest.mark.parametrize(("event", "detail", "want"), LIFECYCLE)
+def test_lifecycle_names_follow_libvirt(event: str, detail: str,
                                         want: tuple[str, str]) -> None:
-    assert libvirt_events.lifecycle(event, detail) == want
+    assert libvirt_events.lifecycle(getattr(libvirt, "VIR_DOMAIN_EVENT_" + event),
+                                    getattr(libvirt, "VIR_DOMAIN_EVENT_" + detail)) == want
+
+
+def test_a_lifecycle_event_of_a_newer_libvirt_is_kept_by_number() -> None:
+    assert libvirt_events.lifecycle(99, 7) == ("lifecycle_99", "7")
 
 
 # Arguments libvirt passes each callback (between the domain and the opaque).
