@@ -1,5 +1,12 @@
 """Golden files: an exposition compared byte for byte with one kept in the repository.
 
+In tests/fixtures/golden/: ``demo-node*.prom`` (tests/functional/test_golden.py,
+the built-in demo node), ``e2e-guests.prom`` (tests/unit/test_golden_replay.py,
+the e2e guests' bulk stats recorded in ``e2e-guests-stats.json`` by
+``python -m tests.e2e.record_stats``) and ``e2e-guests.structure``
+(tests/e2e/test_prometheus_scrape.py: names, types, HELP and label names of
+live guests' series).
+
 ``ENRICHER_REGENERATE_GOLDEN=1 pytest …`` rewrites the golden files from the
 current code instead of comparing (and skips, so that nothing passes
 unchecked); review the diff and commit it. Do that only when an exposition
