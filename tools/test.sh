@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/e2e-host-setup.sh
+# Everything the tests run is installed now: a missing tool fails, not skips (tests/tools.py).
+export ENRICHER_REQUIRE_TOOLS=1
 tools/bootstrap.sh >/dev/null
 # The README's first command, end to end (on a free port).
 demo=$(ENRICHER_DEMO_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \

@@ -21,16 +21,6 @@ from tests.e2e.harness.enricher_proc import EnricherProcess, launch_enricher
 from tests.e2e.harness.prometheus import PrometheusServer, launch_prometheus
 
 E2E_DIR = Path(__file__).resolve().parent
-QEMU_BINARIES = ("/usr/bin/qemu-system-x86_64", "/usr/libexec/qemu-kvm")
-
-
-def _missing_prerequisite() -> str | None:
-    """Name what is not installed, or None if the e2e tests can run."""
-    if not Path(libvirtd.LIBVIRTD).exists():
-        return f"{libvirtd.LIBVIRTD} is not installed (run tools/e2e-host-setup.sh)"
-    if not any(Path(binary).exists() for binary in QEMU_BINARIES):
-        return "qemu-system-x86_64 is not installed (run tools/e2e-host-setup.sh)"
-    return None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -41,7 +31,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test in this directory ``e2e`` (before ``-m`` filters run)."""
-    reason = _missing_prerequisite()
+    reason = libvirtd.missing_prerequisite()
     for item in items:
         if E2E_DIR in item.path.parents:
             item.add_marker(pytest.mark.e2e)

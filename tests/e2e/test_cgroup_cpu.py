@@ -18,11 +18,10 @@ from typing import Any
 import libvirt
 import pytest
 
-from tests.e2e import harness_extra as hx
 from tests.e2e.harness import procs
 from tests.e2e.harness.domains import E2EDomain
-from tests.e2e.harness.enricher_proc import EnricherProcess
-from tests.e2e.harness_extra import Samples, parse
+from tests.e2e.harness.enricher_proc import EnricherProcess, launch_enricher
+from tests.exposition import Samples, parse
 
 CPU = "libvirt_domain_cpu_time_seconds_total"
 VCPU = "libvirt_domain_vcpu_time_seconds_total"
@@ -38,11 +37,11 @@ def enricher(libvirt_host: Any, e2e_domains: dict[str, E2EDomain],
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnricherProcess]:
     config = {
         "DEFAULT": {"interval": 1},
-        "libvirt": {"connection_uri": libvirt_host.uri, "slow_stats_every": 3},
+        "libvirt": {"slow_stats_every": 3},
         "events": {"enabled": "false"},
     }
     workdir = tmp_path_factory.mktemp("cgroup-cpu-" + secrets.token_hex(2))
-    with hx.launch_enricher(workdir, procs.free_port(), config) as proc:
+    with launch_enricher(workdir, libvirt_host.uri, config) as proc:
         yield proc
 
 

@@ -9,8 +9,14 @@ recording rules against it.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
+import os
 import secrets
+import shutil
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,13 +24,18 @@ from typing import Any
 import libvirt
 import pytest
 
-from tests.e2e import harness_extra as hx
-from tests.e2e.harness import procs
-from tests.e2e.harness.enricher_proc import EnricherProcess
-from tests.e2e.harness.prometheus import PrometheusServer
-from tests.e2e.harness_extra import Samples, assert_tenant_labels, calls, of, parse
+from tests.e2e.harness import bootsector, domains, procs, tmpfs
+from tests.e2e.harness.domains import E2EDomain
+from tests.e2e.harness.enricher_proc import EnricherProcess, launch_enricher
+from tests.e2e.harness.prometheus import PrometheusServer, launch_prometheus
+from tests.e2e.harness.series import assert_tenant_labels, calls, of
+from tests.exposition import Samples, parse
 
 LOG = logging.getLogger(__name__)
+
+# Outside the session's guest prefix: its leftover clean-up and ours never meet.
+NAME_PREFIX = "enr-extra-"
+FULL_TMPFS_BYTES = 256 * 1024
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "etc" / "enricher" / "recording-rules.yml"
@@ -62,53 +73,101 @@ def wait_scrape(enricher: EnricherProcess, probe: Callable[[Samples], Any], what
 
 
 @pytest.fixture(scope="module")
-def guests(libvirt_host: Any, libvirt_conn: libvirt.virConnect,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, hx.Guest]]:
-    for leftover in hx.cleanup_leftovers(libvirt_conn):
-        LOG.warning("destroyed leftover %s", leftover)
-    run_id = secrets.token_hex(3)
-    workdir = tmp_path_factory.mktemp("extra-guests")
-    other_cpu = "1" if hx.host_cpus(libvirt_conn) > 1 else "0"
-    with hx.full_tmpfs() as full_dir:
-        made = {
-            "spin": (hx.make_guest(run_id, "spin", workdir, other_cpu), hx.SPIN),
-            "halt": (hx.make_guest(run_id, "halt", workdir, "0"), hx.HALT),
-            "full": (hx.make_guest(run_id, "full", full_dir, "0"), hx.WRITER),
-        }
-        try:
-            for guest, code in made.values():
-                hx.boot(libvirt_conn, guest, code, libvirt_host.domain_type)
-            yield {key: guest for key, (guest, _code) in made.items()}
-        finally:
-            for guest, _code in made.values():
-                hx.destroy(libvirt_conn, guest.name)
+def cpusets(libvirt_conn: libvirt.virConnect) -> dict[str, str]:
+    """Host CPUs the guests' vCPUs are pinned to: the spinning one apart, if possible."""
+    other_cpu = "1" if libvirt_conn.getInfo()[2] > 1 else "0"
+    return {"spin": other_cpu, "halt": "0", "full": "0"}
 
 
 @pytest.fixture(scope="module")
-def enricher(guests: dict[str, hx.Guest], libvirt_host: Any,
+def guests(libvirt_host: Any, libvirt_conn: libvirt.virConnect, cpusets: dict[str, str]
+           ) -> Iterator[dict[str, E2EDomain]]:
+    for leftover in domains.cleanup_leftovers(libvirt_conn, NAME_PREFIX):
+        LOG.warning("removed leftover %s", leftover)
+    run_id = secrets.token_hex(3)
+    workdir = domains.make_workdir(run_id, NAME_PREFIX)
+    codes = {"spin": bootsector.SPIN, "halt": bootsector.HALT, "full": bootsector.WRITER}
+    made = {key: domains.make_spec(run_id, key, "1.1", workdir, prefix=NAME_PREFIX, nic=False)
+            for key in codes}
+    made["full"] = dataclasses.replace(made["full"], disk_path=workdir / "full" / "full.raw")
+    try:
+        with tmpfs.mounted(workdir / "full", FULL_TMPFS_BYTES):
+            try:
+                for key, spec in made.items():
+                    domains.boot_code(libvirt_conn, spec, libvirt_host.domain_type,
+                                      codes[key], cpusets[key])
+                yield made
+            finally:
+                domains.remove_specs(libvirt_conn, made.values())
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def enricher(guests: dict[str, E2EDomain], libvirt_host: Any,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnricherProcess]:
     """Every selector, a 1 s background sampler, a read-write connection (for fs_info)."""
     config = {
         "DEFAULT": {"interval": 1, "extra_stats": ",".join(SELECTORS),
                     "extra_stats_timeout": 5},
-        "libvirt": {"connection_uri": libvirt_host.uri, "read_only": "false"},
+        "libvirt": {"read_only": "false"},
         "events": {"enabled": "false"},
     }
-    with hx.launch_enricher(tmp_path_factory.mktemp("extra-enricher"), procs.free_port(),
-                            config) as proc:
+    with launch_enricher(tmp_path_factory.mktemp("extra-enricher"), libvirt_host.uri,
+                         config) as proc:
         yield proc
 
 
 @pytest.fixture(scope="module")
 def prometheus(enricher: EnricherProcess, tmp_path_factory: pytest.TempPathFactory
                ) -> Iterator[PrometheusServer]:
-    with hx.launch_prometheus_with_rules(tmp_path_factory.mktemp("extra-prometheus"),
-                                         enricher.target, RULES) as server:
+    with launch_prometheus(tmp_path_factory.mktemp("extra-prometheus"), enricher.target,
+                           RULES) as server:
         yield server
 
 
+@contextlib.contextmanager
+def slow_memory_dump(dom: libvirt.virDomain, workdir: Path,
+                     chunk: int = 512 * 1024, pause: float = 0.05) -> Iterator[None]:
+    """A memory-only dump into a FIFO read slowly: a background job while inside.
+
+    On exit the reader drains the FIFO at full speed and the dump completes.
+    """
+    fifo = workdir / ("%s.fifo" % dom.name())
+    os.mkfifo(fifo)
+    fast = threading.Event()
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        with fifo.open("rb") as pipe:
+            while pipe.read(chunk):
+                if not fast.is_set():
+                    time.sleep(pause)
+
+    def dump() -> None:
+        try:
+            dom.coreDumpWithFormat(str(fifo), libvirt.VIR_DOMAIN_CORE_DUMP_FORMAT_RAW,
+                                   libvirt.VIR_DUMP_MEMORY_ONLY)
+        except libvirt.libvirtError as exc:
+            errors.append(exc)
+
+    reader = threading.Thread(target=read, name="dump-reader", daemon=True)
+    dumper = threading.Thread(target=dump, name="dump", daemon=True)
+    reader.start()
+    dumper.start()
+    try:
+        yield
+    finally:
+        fast.set()
+        dumper.join(60)
+        reader.join(10)
+        fifo.unlink()
+    if errors:
+        raise errors[0]
+
+
 @pytest.fixture(scope="module")
-def dirty_rate_measured(guests: dict[str, hx.Guest], libvirt_conn: libvirt.virConnect
+def dirty_rate_measured(guests: dict[str, E2EDomain], libvirt_conn: libvirt.virConnect
                         ) -> None:
     """Start a 1 s dirty rate calculation on our own guests (never on others')."""
     for key in ("spin", "halt"):
@@ -116,7 +175,7 @@ def dirty_rate_measured(guests: dict[str, hx.Guest], libvirt_conn: libvirt.virCo
 
 
 def test_cpu_util_rises_when_spinning_and_is_zero_when_halted(
-        enricher: EnricherProcess, guests: dict[str, hx.Guest],
+        enricher: EnricherProcess, guests: dict[str, E2EDomain],
         record_property: Callable[[str, object], None]) -> None:
     name = "libvirt_domain_cpu_utilization_ratio"
 
@@ -136,7 +195,7 @@ def test_cpu_util_rises_when_spinning_and_is_zero_when_halted(
     record_property("cpu_util_halted", halt)
     samples = parse(enricher.scrape())
     for key in ("spin", "halt"):
-        assert_tenant_labels(of(samples, name, guests[key])[0], guests[key])
+        assert_tenant_labels(of(samples, name, guests[key])[0].labels, guests[key])
         host = of(samples, "libvirt_domain_cpu_utilization_host_cpu_ratio", guests[key])
         assert host and host[0].value >= 0
     assert of(samples, "libvirt_domain_cpu_utilization_host_cpu_ratio",
@@ -144,9 +203,10 @@ def test_cpu_util_rises_when_spinning_and_is_zero_when_halted(
 
 
 def test_vcpupin_matches_the_cputune_pinning(enricher: EnricherProcess,
-                                             guests: dict[str, hx.Guest],
+                                             guests: dict[str, E2EDomain],
+                                             cpusets: dict[str, str],
                                              libvirt_conn: libvirt.virConnect) -> None:
-    cpus = hx.host_cpus(libvirt_conn)
+    cpus = libvirt_conn.getInfo()[2]
     if cpus < 2:
         pytest.skip("needs a host with two CPUs to tell pinnings apart")
     name = "libvirt_domain_vcpu_affinity"
@@ -156,15 +216,15 @@ def test_vcpupin_matches_the_cputune_pinning(enricher: EnricherProcess,
         guest = guests[key]
         series = of(samples, name, guest)
         pinned = {s.labels["cpu"] for s in series if s.value == 1}
-        assert pinned == {guest.cpuset}, (key, pinned)
+        assert pinned == {cpusets[key]}, (key, pinned)
         assert {s.labels["vcpu"] for s in series} == {"0"}
         assert len(series) == cpus
         for one in series:
-            assert_tenant_labels(one, guest)
+            assert_tenant_labels(one.labels, guest)
 
 
 def test_domain_state_follows_suspend_and_resume(enricher: EnricherProcess,
-                                                 guests: dict[str, hx.Guest],
+                                                 guests: dict[str, E2EDomain],
                                                  libvirt_conn: libvirt.virConnect) -> None:
     guest = guests["halt"]
     info, severity = "libvirt_domain_state_reason_info", "libvirt_domain_state_severity"
@@ -181,7 +241,7 @@ def test_domain_state_follows_suspend_and_resume(enricher: EnricherProcess,
     try:
         paused = wait_scrape(enricher, lambda s: state(s, ("paused", "user", "warning"), 1),
                              "paused by the user, severity warning")
-        assert_tenant_labels(paused, guest)
+        assert_tenant_labels(paused.labels, guest)
     finally:
         dom.resume()
     wait_scrape(enricher, lambda s: state(s, ("running", "unpaused", "okay"), 0),
@@ -189,13 +249,13 @@ def test_domain_state_follows_suspend_and_resume(enricher: EnricherProcess,
 
 
 def test_disk_err_appears_after_enospc(enricher: EnricherProcess,
-                                       guests: dict[str, hx.Guest]) -> None:
+                                       guests: dict[str, E2EDomain]) -> None:
     guest = guests["full"]
     error = wait_scrape(enricher, lambda s: of(s, "libvirt_domain_block_error", guest),
                         "a disk error on the guest whose disk is full")
     assert [(e.labels["device"], e.labels["error"], e.value) for e in error] == [
         ("vda", "no_space", 2.0)]
-    assert_tenant_labels(error[0], guest)
+    assert_tenant_labels(error[0].labels, guest)
     samples = parse(enricher.scrape())
     assert of(samples, "libvirt_domain_state_reason_info", guest, state="paused",
               reason="ioerror", severity="warning")
@@ -204,11 +264,11 @@ def test_disk_err_appears_after_enospc(enricher: EnricherProcess,
 
 
 def test_job_stats_of_a_running_and_a_completed_dump(
-        enricher: EnricherProcess, guests: dict[str, hx.Guest],
+        enricher: EnricherProcess, guests: dict[str, E2EDomain],
         libvirt_conn: libvirt.virConnect, tmp_path: Path) -> None:
     guest = guests["spin"]
     dom = libvirt_conn.lookupByUUIDString(guest.uuid)
-    with hx.slow_memory_dump(dom, tmp_path):
+    with slow_memory_dump(dom, tmp_path):
         running = wait_scrape(enricher, lambda s: s if of(
             s, "libvirt_domain_job_info", guest, kind="background", type="unbounded",
             operation="dump") else None, "a background dump job")
@@ -220,7 +280,7 @@ def test_job_stats_of_a_running_and_a_completed_dump(
         assert processed and 0 <= processed[0].value <= total[0].value
         progress = of(running, "libvirt_domain_job_progress_ratio", guest, kind="background")
         assert progress and 0 <= progress[0].value < 1
-        assert_tenant_labels(processed[0], guest)
+        assert_tenant_labels(processed[0].labels, guest)
     dom.coreDump(str(tmp_path / "live.core"), libvirt.VIR_DUMP_LIVE)
     done = wait_scrape(enricher, lambda s: s if of(
         s, "libvirt_domain_job_info", guest, kind="completed", type="completed",
@@ -233,19 +293,19 @@ def test_job_stats_of_a_running_and_a_completed_dump(
 
 @pytest.mark.usefixtures("dirty_rate_measured")
 def test_dirtyrate_reports_the_measured_rate(enricher: EnricherProcess,
-                                             guests: dict[str, hx.Guest]) -> None:
+                                             guests: dict[str, E2EDomain]) -> None:
     guest = guests["spin"]
     calc = wait_scrape(enricher, lambda s: of(
         s, "libvirt_domain_memory_dirty_rate_calculation_info", guest, status="measured"),
         "a measured dirty rate")
-    assert_tenant_labels(calc[0], guest)
+    assert_tenant_labels(calc[0].labels, guest)
     samples = parse(enricher.scrape())
     rate = of(samples, "libvirt_domain_memory_dirty_rate_bytes_per_second", guest)
     assert rate and rate[0].value < 1024 * 1024  # "jmp $" dirties no memory
 
 
 def test_fs_info_without_a_guest_agent_is_skipped_and_counted(
-        enricher: EnricherProcess, guests: dict[str, hx.Guest]) -> None:
+        enricher: EnricherProcess, guests: dict[str, E2EDomain]) -> None:
     samples = wait_scrape(enricher, lambda s: s if calls(s, "fs_info").get("no_agent")
                           else None, "fs_info calls counted as no_agent")
     outcome = calls(samples, "fs_info")
@@ -258,7 +318,7 @@ def test_fs_info_without_a_guest_agent_is_skipped_and_counted(
 
 @pytest.mark.parametrize("selector", sorted(WITNESS))
 def test_each_supported_selector_yields_tenant_labelled_series(
-        enricher: EnricherProcess, guests: dict[str, hx.Guest], selector: str) -> None:
+        enricher: EnricherProcess, guests: dict[str, E2EDomain], selector: str) -> None:
     """Selectors the host supports have series for our guests; others report nothing."""
     samples = wait_scrape(enricher, lambda s: s if sum(calls(s, selector).values())
                           or selector in ("cpu_util", "domain_state") else None,
@@ -272,16 +332,16 @@ def test_each_supported_selector_yields_tenant_labelled_series(
     series = wait_scrape(enricher, lambda s: of(s, WITNESS[selector], guest),
                          "%s series of the spinning guest" % WITNESS[selector])
     for one in series:
-        assert_tenant_labels(one, guest)
+        assert_tenant_labels(one.labels, guest)
 
 
 def test_recording_rules_give_collectd_percentages(prometheus: PrometheusServer,
-                                                   guests: dict[str, hx.Guest]) -> None:
+                                                   guests: dict[str, E2EDomain]) -> None:
     rule = "domain:libvirt_domain_cpu_utilization:percent"
     busy = 100 * BUSY_RATIO
     spin = prometheus.wait_for('%s{uuid="%s"} > %s' % (rule, guests["spin"].uuid, busy),
                                timeout=TIMEOUT)
-    assert spin[0]["metric"]["project_id"] == guests["spin"].spec.project_id
+    assert spin[0]["metric"]["project_id"] == guests["spin"].project_id
     halt = prometheus.wait_for('%s{uuid="%s"}' % (rule, guests["halt"].uuid),
                                timeout=TIMEOUT)
     assert float(halt[0]["value"][1]) < 100 * IDLE_RATIO

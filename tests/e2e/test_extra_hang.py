@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,12 +20,16 @@ from typing import Any
 import libvirt
 import pytest
 
-from tests.e2e import harness_extra as hx
-from tests.e2e.harness import procs
-from tests.e2e.harness.enricher_proc import EnricherProcess
-from tests.e2e.harness_extra import Samples, assert_tenant_labels, calls, of, parse
+from tests.e2e.harness import bootsector, domains, procs
+from tests.e2e.harness.domains import E2EDomain
+from tests.e2e.harness.enricher_proc import EnricherProcess, launch_enricher
+from tests.e2e.harness.series import assert_tenant_labels, calls, of
+from tests.exposition import Samples, parse
 
 LOG = logging.getLogger(__name__)
+
+# Outside the session's guest prefix: its leftover clean-up and ours never meet.
+NAME_PREFIX = "enr-extra-"
 
 CALL_TIMEOUT = 1.0
 # Scrape latency allowed on top of the timeout: the bulk call, rendering, a busy host.
@@ -32,34 +37,35 @@ SLACK = 2.0
 
 
 @pytest.fixture(scope="module")
-def pair(libvirt_host: Any, libvirt_conn: libvirt.virConnect,
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, hx.Guest]]:
+def pair(libvirt_host: Any, libvirt_conn: libvirt.virConnect
+         ) -> Iterator[dict[str, E2EDomain]]:
     """A healthy guest and a victim, both halted in their boot sector."""
-    for leftover in hx.cleanup_leftovers(libvirt_conn):
-        LOG.warning("destroyed leftover %s", leftover)
+    for leftover in domains.cleanup_leftovers(libvirt_conn, NAME_PREFIX):
+        LOG.warning("removed leftover %s", leftover)
     run_id = secrets.token_hex(3)
-    workdir = tmp_path_factory.mktemp("extra-hang-guests")
-    made = {key: hx.make_guest(run_id, key, workdir, "0") for key in ("ok", "victim")}
+    workdir = domains.make_workdir(run_id, NAME_PREFIX)
+    made = {key: domains.make_spec(run_id, key, "1.1", workdir, prefix=NAME_PREFIX, nic=False)
+            for key in ("ok", "victim")}
     try:
-        for guest in made.values():
-            hx.boot(libvirt_conn, guest, hx.HALT, libvirt_host.domain_type)
+        for spec in made.values():
+            domains.boot_code(libvirt_conn, spec, libvirt_host.domain_type, bootsector.HALT)
         yield made
     finally:
-        for guest in made.values():
-            hx.destroy(libvirt_conn, guest.name)
+        domains.remove_specs(libvirt_conn, made.values())
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
-def enricher(pair: dict[str, hx.Guest], libvirt_host: Any,
+def enricher(pair: dict[str, E2EDomain], libvirt_host: Any,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnricherProcess]:
     config = {
         "DEFAULT": {"interval": 0, "extra_stats": "disk_err,vcpupin,domain_state",
                     "extra_stats_timeout": CALL_TIMEOUT, "extra_stats_workers": 2},
-        "libvirt": {"connection_uri": libvirt_host.uri, "stats_groups": "state"},
+        "libvirt": {"stats_groups": "state"},
         "events": {"enabled": "false"},
     }
-    with hx.launch_enricher(tmp_path_factory.mktemp("extra-hang-enricher"),
-                            procs.free_port(), config) as proc:
+    with launch_enricher(tmp_path_factory.mktemp("extra-hang-enricher"), libvirt_host.uri,
+                         config) as proc:
         yield proc
 
 
@@ -76,7 +82,7 @@ def wait_for(enricher: EnricherProcess, probe: Callable[[Samples], Any], what: s
 
 
 def test_a_stuck_guest_costs_one_timeout_then_nothing(
-        enricher: EnricherProcess, pair: dict[str, hx.Guest],
+        enricher: EnricherProcess, pair: dict[str, E2EDomain],
         record_property: Callable[[str, object], None]) -> None:
     ok, victim = pair["ok"], pair["victim"]
     name = "libvirt_domain_vcpu_affinity"
@@ -84,7 +90,9 @@ def test_a_stuck_guest_costs_one_timeout_then_nothing(
              "vcpupin series of both guests")
     baseline = min(timed_scrape(enricher)[0] for _ in range(3))
 
-    with hx.frozen(hx.qemu_pid(victim.name)):
+    victim_pid = domains.qemu_pid(victim.name)
+    assert victim_pid, "no QEMU process for %s" % victim.name
+    with procs.frozen(victim_pid):
         stuck, first = timed_scrape(enricher)
         # Best of three: other tenants of a shared CI host add noise to any one scrape.
         busy, second = min((timed_scrape(enricher) for _ in range(3)), key=lambda r: r[0])
@@ -110,7 +118,7 @@ def test_a_stuck_guest_costs_one_timeout_then_nothing(
         assert not of(samples, name, victim)  # only the victim's extra series are gone
         healthy = of(samples, name, ok)
         assert healthy
-        assert_tenant_labels(healthy[0], ok)
+        assert_tenant_labels(healthy[0].labels, ok)
         assert of(samples, "libvirt_domain_state_reason_info", victim)  # from the bulk call
         assert of(samples, "libvirt_domain_info_state", victim)
     assert calls(back, "disk_err").get("timeout") == 1

@@ -11,126 +11,132 @@ import secrets
 import shutil
 import signal
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.e2e import harness_events as he
-from tests.e2e.harness import libvirtd
+from tests.e2e.harness import bootsector, domains, libvirtd, private_libvirtd, procs, series
 from tests.e2e.harness.domains import E2EDomain
+from tests.e2e.harness.enricher_proc import events_config, launch_enricher
+from tests.exposition import Samples
 
 LOG = logging.getLogger(__name__)
+NAME_PREFIX = "enr-rst-"
 TIMEOUT = 60.0
 
-_why_not = he.private_libvirtd_unsupported()
+_why_not = private_libvirtd.unsupported()
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(_why_not is not None, reason=_why_not or "")]
 
 
-def _up(samples: dict) -> float:
+def _up(samples: Samples) -> float:
     return samples["libvirt_up"][0].value
 
 
-def _state_labels(samples: dict, uuid: str) -> dict[str, str] | None:
-    for sample in samples.get("libvirt_domain_info_state", []):
-        if sample.labels["uuid"] == uuid:
-            return sample.labels
-    return None
+def _state_labels(samples: Samples, guest: E2EDomain) -> dict[str, str] | None:
+    state = series.of(samples, "libvirt_domain_info_state", guest)
+    return state[0].labels if state else None
+
+
+def poll(probe: Callable[[], Any], what: str, **kwargs: Any) -> Any:
+    """procs.wait_until every 50 ms, for latency measurements."""
+    return procs.wait_until(probe, TIMEOUT, what=what, interval=0.05, **kwargs)
 
 
 @pytest.fixture
-def daemon() -> Iterator[he.PrivateLibvirtd]:
-    root = Path(tempfile.mkdtemp(prefix="enr-evt-libvirtd-"))
-    private = he.PrivateLibvirtd(root)
+def daemon() -> Iterator[private_libvirtd.PrivateLibvirtd]:
+    root = Path(tempfile.mkdtemp(prefix=NAME_PREFIX + "libvirtd-"))
+    private = private_libvirtd.own_state(root)
     private.start()
     try:
         yield private
     finally:
         private.stop()
-        private.kill_guests()
+        private_libvirtd.kill_guests(root / "run" / "qemu")
         shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
-def guest(daemon: he.PrivateLibvirtd, libvirt_host: libvirtd.LibvirtHost
+def guest(daemon: private_libvirtd.PrivateLibvirtd, libvirt_host: libvirtd.LibvirtHost
           ) -> Iterator[E2EDomain]:
     run_id = secrets.token_hex(3)
-    workdir = he.make_workdir(run_id)
-    spec = he.make_spec(run_id, "r", workdir)
-    he.write_image(spec.disk_path, he.IDLE_SECTOR)
-    conn = he.open_when_ready(daemon.uri)
+    workdir = domains.make_workdir(run_id, NAME_PREFIX)
+    spec = domains.make_spec(run_id, "r", "1.1", workdir, prefix=NAME_PREFIX, nic=False)
+    bootsector.write_image(spec.disk_path, bootsector.IDLE)
+    conn = libvirtd.wait_for_connection(daemon.uri, 30)
     try:
-        conn.createXML(he.guest_xml(spec, libvirt_host.domain_type))
+        domains.start(conn, domains.small_xml(spec, libvirt_host.domain_type),
+                      transient=True)
         yield spec
     finally:
         conn.close()
         try:
-            cleanup = he.open_when_ready(daemon.uri, 10)
+            cleanup = libvirtd.wait_for_connection(daemon.uri, 10)
         except AssertionError:
             LOG.warning("the private libvirtd is gone; its guests are killed by pid")
         else:
-            he.remove_guest(cleanup, spec.name)
+            domains.remove_spec(cleanup, spec)
             cleanup.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def test_enricher_survives_a_libvirtd_restart(daemon: he.PrivateLibvirtd, guest: E2EDomain,
-                                             tmp_path: Path) -> None:
-    with he.launch(tmp_path / "enricher", daemon.uri) as enricher:
-        pid = enricher.process.proc.pid
+def test_enricher_survives_a_libvirtd_restart(daemon: private_libvirtd.PrivateLibvirtd,
+                                             guest: E2EDomain, tmp_path: Path) -> None:
+    workdir = tmp_path / "enricher"
+    with launch_enricher(workdir, daemon.uri, events_config(workdir)) as enricher:
+        pid = enricher.proc.pid
 
-        def tenant_labelled() -> dict | None:
-            samples = enricher.scrape()
-            labels = _state_labels(samples, guest.uuid)
-            return samples if _up(samples) == 1 and labels else None
+        def tenant_labelled() -> Samples | None:
+            samples = enricher.samples()
+            return samples if _up(samples) == 1 and _state_labels(samples, guest) else None
 
-        samples = he.poll(tenant_labelled, TIMEOUT, what="the guest's series")
-        assert _state_labels(samples, guest.uuid)["project_id"] == guest.project_id
+        samples = poll(tenant_labelled, "the guest's series")
+        assert _state_labels(samples, guest)["project_id"] == guest.project_id
 
-        conn = he.open_when_ready(daemon.uri)
+        conn = libvirtd.wait_for_connection(daemon.uri, 30)
         conn.lookupByUUIDString(guest.uuid).suspend()
         conn.close()
-        he.poll(lambda: he.event_count(enricher.scrape(), guest.uuid, "suspended") == 1,
-                TIMEOUT, what="the suspend before the restart")
+        poll(lambda: series.event_count(enricher.samples(), guest, "suspended") == 1,
+             "the suspend before the restart")
 
         daemon.kill()
-        killed = he.now()
-        he.poll(lambda: _up(enricher.scrape()) == 0, TIMEOUT, what="libvirt_up 0")
-        noticed = he.now() - killed
+        killed = time.monotonic()
+        poll(lambda: _up(enricher.samples()) == 0, "libvirt_up 0")
+        noticed = time.monotonic() - killed
 
         daemon.start()
-        restarted = he.now()
-        samples = he.poll(tenant_labelled, TIMEOUT, what="libvirt_up 1 with the guest",
-                          details=enricher.process.log_tail)
-        recovered = he.now() - restarted
-        labels = _state_labels(samples, guest.uuid)
-        for key, want in guest.labels.items():
-            assert labels[key] == want, (key, labels)
+        restarted = time.monotonic()
+        samples = poll(tenant_labelled, "libvirt_up 1 with the guest",
+                       details=enricher.log_tail)
+        recovered = time.monotonic() - restarted
+        series.assert_tenant_labels(_state_labels(samples, guest), guest, "after the restart")
         # The counter from before the restart did not go backwards.
-        assert he.event_count(samples, guest.uuid, "suspended") == 1
+        assert series.event_count(samples, guest, "suspended") == 1
 
         # Events keep arriving on the new connection.
-        conn = he.open_when_ready(daemon.uri)
-        resumed_at = he.now()
+        conn = libvirtd.wait_for_connection(daemon.uri, 30)
+        resumed_at = time.monotonic()
         conn.lookupByUUIDString(guest.uuid).resume()
         conn.close()
-        def resumed_counted() -> dict | None:
-            samples = enricher.scrape()
-            counted = he.event_count(samples, guest.uuid, "resumed", "unpaused")
+
+        def resumed_counted() -> Samples | None:
+            samples = enricher.samples()
+            counted = series.event_count(samples, guest, "resumed", "unpaused")
             return samples if counted == 1 else None
 
-        samples = he.poll(resumed_counted, TIMEOUT, what="the resume after the restart",
-                          details=enricher.process.log_tail)
-        event_latency = he.now() - resumed_at
-        resumed = [s for s in samples["libvirt_domain_events_total"]
-                   if s.labels["uuid"] == guest.uuid and s.labels["event"] == "resumed"]
+        samples = poll(resumed_counted, "the resume after the restart",
+                       details=enricher.log_tail)
+        event_latency = time.monotonic() - resumed_at
+        resumed = series.of(samples, "libvirt_domain_events_total", guest, event="resumed")
         assert resumed[0].labels["project_name"] == guest.project_name
         assert samples["enricher_event_reconnects_total"][0].value >= 1
         assert any(r["event"] == "resumed" and r["project_id"] == guest.project_id
                    for r in enricher.events())
 
-        assert enricher.process.proc.poll() is None and enricher.process.proc.pid == pid
+        assert enricher.proc.poll() is None and enricher.proc.pid == pid
         log = enricher.log_text()
         assert "Traceback" not in log, log
         LOG.warning("libvirtd restart: libvirt_up 0 after %.2f s, back to 1 %.2f s after "
@@ -138,26 +144,27 @@ def test_enricher_survives_a_libvirtd_restart(daemon: he.PrivateLibvirtd, guest:
                     noticed, recovered, event_latency)
 
 
-def test_a_hung_libvirtd_is_detected_by_keepalive(daemon: he.PrivateLibvirtd,
+def test_a_hung_libvirtd_is_detected_by_keepalive(daemon: private_libvirtd.PrivateLibvirtd,
                                                   guest: E2EDomain, tmp_path: Path) -> None:
     """SIGSTOP: the socket stays open, only keepalive can tell the daemon is gone."""
-    keepalive = "keepalive_interval = 1\nkeepalive_count = 2\n"
-    with he.launch(tmp_path / "enricher", daemon.uri, extra=keepalive) as enricher:
-        he.poll(lambda: _up(enricher.scrape()) == 1 and _state_labels(
-            enricher.scrape(), guest.uuid), TIMEOUT, what="libvirt_up 1")
+    workdir = tmp_path / "enricher"
+    config = events_config(workdir, keepalive_interval=1, keepalive_count=2)
+    with launch_enricher(workdir, daemon.uri, config) as enricher:
+        poll(lambda: _up(samples := enricher.samples()) == 1
+             and _state_labels(samples, guest), "libvirt_up 1")
         daemon.signal(signal.SIGSTOP)
-        stopped = he.now()
+        stopped = time.monotonic()
         try:
             # A scrape in flight waits for its answer until keepalive gives up.
-            he.poll(lambda: _up(enricher.scrape(timeout=30)) == 0, TIMEOUT,
-                    what="libvirt_up 0 from keepalive", details=enricher.process.log_tail)
-            noticed = he.now() - stopped
+            poll(lambda: _up(enricher.samples(timeout=30)) == 0,
+                 "libvirt_up 0 from keepalive", details=enricher.log_tail)
+            noticed = time.monotonic() - stopped
         finally:
             daemon.signal(signal.SIGCONT)
-        continued = he.now()
-        he.poll(lambda: _up(enricher.scrape(timeout=30)) == 1, TIMEOUT,
-                what="libvirt_up 1 after SIGCONT", details=enricher.process.log_tail)
-        recovered = he.now() - continued
+        continued = time.monotonic()
+        poll(lambda: _up(enricher.samples(timeout=30)) == 1,
+             "libvirt_up 1 after SIGCONT", details=enricher.log_tail)
+        recovered = time.monotonic() - continued
         log = enricher.log_text()
         assert "keepalive" in log, log
         assert "Traceback" not in log, log

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.harness import procs
+from tests import golden
+from tests.e2e.harness import procs, series
 from tests.e2e.harness.domains import E2EDomain
 from tests.e2e.harness.enricher_proc import EnricherProcess
 from tests.e2e.harness.prometheus import PrometheusServer, promtool_check_metrics
@@ -18,17 +19,14 @@ VMS = pytest.mark.parametrize("vm_key", ["a", "b"], ids=["nova-1.1", "nova-1.0"]
 Result = list[dict[str, Any]]
 
 
-def _series_for(vm: E2EDomain, result: Result) -> list[dict[str, str]]:
-    """Label sets in ``result`` that belong to ``vm``."""
-    return [s["metric"] for s in result if s["metric"].get("uuid") == vm.uuid]
-
-
-def _assert_tenant_labels(vm: E2EDomain, labels: dict[str, str]) -> None:
-    """Fail naming every label that differs from what ``vm`` should carry."""
-    mismatched = {
-        key: (labels.get(key), want) for key, want in vm.labels.items() if labels.get(key) != want
-    }
-    assert not mismatched, f"label (got, want) mismatches for {vm.name}: {mismatched}"
+def _our_series(prometheus: PrometheusServer, vm: E2EDomain, metric: str) -> Result:
+    """``metric``'s series with ``vm``'s project, once Prometheus has them: all ``vm``'s
+    and carrying its tenancy."""
+    result = prometheus.wait_for(f'{metric}{{project_id="{vm.project_id}"}}', timeout=TIMEOUT)
+    assert [s for s in result if s["metric"].get("uuid") == vm.uuid] == result, result
+    for found in result:
+        series.assert_tenant_labels(found["metric"], vm, metric)
+    return result
 
 
 def test_libvirt_up(prometheus: PrometheusServer) -> None:
@@ -42,42 +40,25 @@ def test_cpu_time_labelled_with_tenancy(
     prometheus: PrometheusServer, e2e_domains: dict[str, E2EDomain], vm_key: str
 ) -> None:
     """One CPU-time series per guest, with its Nova tenancy and a positive value."""
-    vm = e2e_domains[vm_key]
-    promql = f'libvirt_domain_cpu_time_seconds_total{{project_id="{vm.project_id}"}}'
-    result = prometheus.wait_for(promql, timeout=TIMEOUT)
+    result = _our_series(prometheus, e2e_domains[vm_key], "libvirt_domain_cpu_time_seconds_total")
     assert len(result) == 1, f"want exactly one series: {result}"
-    series = result[0]
-    _assert_tenant_labels(vm, series["metric"])
-    assert float(series["value"][1]) > 0, series
-
-
-@VMS
-def test_block_series_labelled_with_tenancy(
-    prometheus: PrometheusServer, e2e_domains: dict[str, E2EDomain], vm_key: str
-) -> None:
-    """The guest's vda read counter carries its tenancy."""
-    vm = e2e_domains[vm_key]
-    promql = f'libvirt_domain_block_read_bytes_total{{project_id="{vm.project_id}"}}'
-    result = prometheus.wait_for(promql, timeout=TIMEOUT)
-    series = _series_for(vm, result)
-    assert [s.get("device") for s in series] == ["vda"], result
-    _assert_tenant_labels(vm, series[0])
+    assert float(result[0]["value"][1]) > 0, result
 
 
 @VMS
 @pytest.mark.parametrize(
     "metric",
-    ["libvirt_domain_net_receive_bytes_total", "libvirt_domain_net_transmit_packets_total"],
+    ["libvirt_domain_block_read_bytes_total", "libvirt_domain_net_receive_bytes_total",
+     "libvirt_domain_net_transmit_packets_total"],
 )
-def test_net_series_labelled_with_tenancy(
+def test_device_series_labelled_with_tenancy(
     prometheus: PrometheusServer, e2e_domains: dict[str, E2EDomain], vm_key: str, metric: str
 ) -> None:
-    """The guest's tap counters carry its tenancy."""
+    """The guest's vda and tap counters carry its tenancy."""
     vm = e2e_domains[vm_key]
-    result = prometheus.wait_for(f'{metric}{{project_id="{vm.project_id}"}}', timeout=TIMEOUT)
-    series = _series_for(vm, result)
-    assert [s.get("interface") for s in series] == [vm.tap], result
-    _assert_tenant_labels(vm, series[0])
+    label, device = ("device", "vda") if "_block_" in metric else ("interface", vm.tap)
+    result = _our_series(prometheus, vm, metric)
+    assert [s["metric"].get(label) for s in result] == [device], result
 
 
 def _scrape_with_vms(enricher: EnricherProcess, vms: dict[str, E2EDomain]) -> str:
@@ -120,3 +101,17 @@ def test_every_domain_sample_has_project_id(
             assert sample.labels.get("project_id"), f"no project_id on {sample}"
             assert sample.labels["project_id"] == ours[uuid].project_id, sample
     assert all(seen.values()), f"libvirt_domain_* samples per guest uuid: {seen}"
+
+
+def test_exposition_structure_matches_golden(
+    enricher: EnricherProcess, e2e_domains: dict[str, E2EDomain]
+) -> None:
+    """Families, types, HELP and label names (in order) of our guests' series as before.
+
+    Values, names and ids change from run to run; what dashboards select on
+    must not. Regenerate with ENRICHER_REGENERATE_GOLDEN=1 (see tests/golden.py).
+    """
+    ours = {vm.uuid for vm in e2e_domains.values()}
+    text = _scrape_with_vms(enricher, e2e_domains)
+    golden.check("e2e-guests.structure",
+                 golden.structure(text, lambda labels: labels.get("uuid") in ours))

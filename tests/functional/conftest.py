@@ -9,11 +9,11 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 from oslo_config import cfg
-from prometheus_client.parser import text_string_to_metric_families
 
 from enricher.cmd.enricher import Service
 from enricher.conf import opts
 from tests import fixtures
+from tests.exposition import parse as parse  # re-exported for the functional tests
 
 
 def make_conf(uri: str, config_files: Sequence[str] = (), **overrides: object
@@ -36,7 +36,7 @@ def make_conf(uri: str, config_files: Sequence[str] = (), **overrides: object
 
 @pytest.fixture
 def node_file(tmp_path: pathlib.Path) -> pathlib.Path:
-    """A private copy of the shared test-node.xml."""
+    """A private copy of the fixture test-node.xml."""
     path = tmp_path / "test-node.xml"
     shutil.copy(fixtures.TEST_NODE, path)
     return path
@@ -61,12 +61,3 @@ def scrape_text(svc: Service, path: str = "/metrics") -> str:
     url = "http://127.0.0.1:%d%s" % (svc.server.port, path)
     with urllib.request.urlopen(url, timeout=10) as resp:
         return resp.read().decode("utf-8")
-
-
-def parse(text: str) -> dict[str, list]:
-    """Exposition text -> {sample name: [Sample, ...]} via prometheus_client's parser."""
-    samples: dict[str, list] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            samples.setdefault(sample.name, []).append(sample)
-    return samples

@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 import pytest
-from oslo_config import generator
+from oslo_config import cfg, generator
 
 from enricher import service
+from enricher.conf import opts
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "etc" / "enricher" / "enricher.conf.sample"
@@ -61,7 +62,34 @@ def test_missing_config_file_is_named(tmp_path) -> None:
     assert str(missing) in result.stderr and len(result.stderr.splitlines()) == 1
 
 
-def test_unknown_options_are_ignored() -> None:
+def _values(conf) -> dict[tuple[str, str], object]:
+    """Every registered option's value, by (group, name)."""
+    values = {}
+    for group, options in opts.list_opts():
+        section = conf if group == "DEFAULT" else conf[group]
+        for opt in options:
+            try:
+                values[group, opt.dest] = getattr(section, opt.dest)
+            except cfg.NoSuchOptError:
+                continue  # auth plugin options: registered when the plugin loads
+    return values
+
+
+def test_unknown_options_are_ignored(tmp_path) -> None:
+    """Options nobody registered, in [DEFAULT], a known group and an unknown one,
+    neither fail the start nor change any option (a misspelt name is not the option)."""
+    path = tmp_path / "unknown.conf"
+    path.write_text("[DEFAULT]\nno_such_option = 1\n"
+                    "[libvirt]\nconnection_url = test:///default\n"
+                    "[prometheus]\ncolour = blue\n"
+                    "[nosuchgroup]\nx = 1\n")
+    with_unknown = service.prepare(["--config-file", str(path)], default_config_files=[])
+    assert with_unknown.config_file == [str(path)]
+    assert _values(with_unknown) == _values(service.prepare([], default_config_files=[]))
+    assert with_unknown.libvirt.connection_uri == "qemu:///system"
+
+
+def test_defaults_without_a_config_file() -> None:
     conf = service.prepare([], default_config_files=[])
     assert conf.prometheus.port == 9616
     assert conf.libvirt.read_only is True

@@ -31,8 +31,7 @@ from enricher.exceptions import DomainGone
 from enricher.health import ErrorCounts
 from enricher.libvirt import events as libvirt_events
 from enricher.libvirt.connection import Connection
-from enricher.libvirt.events import DomainEvent, Subscription
-from enricher.sampler import Snapshot
+from enricher.libvirt.events import Subscription
 from enricher.tenancy import model
 from enricher.tenancy.resolver import Fallback, Resolver
 from tests import fixtures
@@ -217,63 +216,6 @@ def test_undefined_domain_keeps_its_counters_and_leaves_the_cache(events_service
                for s in event_samples(text, NEW_UUID).values())
 
 
-def _snapshot(tenancy: Mapping[str, model.Tenancy], collected_at: float,
-              libvirt_up: bool = True) -> Snapshot:
-    return Snapshot(samples=(), tenancy=tenancy, libvirt_up=libvirt_up,
-                    collected_at=collected_at, duration=0.0)
-
-
-def test_events_of_a_gone_domain_expire_after_the_retention() -> None:
-    now = [1000.0]
-    counters = EventCounters(TENANT_LABELS, retention=600, clock=lambda: now[0])
-    tenancy = model.Tenancy(instance_uuid="u1", project_id="p1")
-
-    def event(name: str, at: float) -> DomainEvent:
-        return DomainEvent("u1", "vm1", name, "", at)
-
-    def series() -> int:
-        rows = counters.rows()
-        return len(rows.counts) + len(rows.last)
-
-    counters.record(event("started", 990.0), tenancy)
-    # A collection older than the event does not make the domain gone.
-    now[0] = 5000.0
-    counters.on_snapshot(_snapshot({"other": model.NO_TENANCY}, 980.0))
-    assert series() == 2
-    # Listed by a newer collection: present; then missing from one: gone from then on.
-    counters.on_snapshot(_snapshot({"u1": tenancy}, 1000.0))
-    assert series() == 2
-    now[0] = 5599.0
-    counters.on_snapshot(_snapshot({"other": model.NO_TENANCY}, 5000.0))
-    assert series() == 2
-    # libvirt down says nothing about the domain; the retention runs on snapshots.
-    now[0] = 5600.0
-    assert series() == 2
-    counters.on_snapshot(_snapshot({}, 5600.0, libvirt_up=False))
-    assert series() == 0
-    # Undefined: gone since the event, without a collection saying so.
-    counters.record(event("undefined", 6000.0), tenancy)
-    now[0] = 6599.0
-    counters.on_snapshot(_snapshot({}, 6599.0, libvirt_up=False))
-    assert series() == 2
-    assert counters.count("u1", "undefined") == 1
-    now[0] = 6600.0
-    counters.on_snapshot(_snapshot({}, 6600.0, libvirt_up=False))
-    assert series() == 0
-    assert counters.domains() == 0
-
-
-def test_counters_never_go_backwards_when_the_tenancy_changes() -> None:
-    counters = EventCounters(TENANT_LABELS, retention=600)
-    old = model.Tenancy(instance_uuid="u1", project_id="p1", flavor="small")
-    new = model.Tenancy(instance_uuid="u1", project_id="p1", flavor="large")
-    counters.record(DomainEvent("u1", "vm1", "reboot", "", 1.0), old)
-    counters.record(DomainEvent("u1", "vm1", "reboot", "", 2.0), old)
-    counters.record(DomainEvent("u1", "vm1", "reboot", "", 3.0), new)
-    by_flavor = {labels[-1]: n for (labels, _, _), n in counters.rows().counts.items()}
-    assert by_flavor == {"small": 2, "large": 1}
-
-
 class FakeClock:
     def __init__(self) -> None:
         self.now = 100.0
@@ -430,17 +372,6 @@ def test_monitor_dispatches_synchronously_when_asked(node_file) -> None:
         connection.close()
 
 
-def test_a_full_queue_drops_and_counts_instead_of_blocking_libvirt() -> None:
-    errors = ErrorCounts()
-    events: queue.Queue = queue.Queue(maxsize=1)
-    subscription = Subscription(events, errors)
-    event = DomainEvent("u1", "vm1", "reboot", "", 1.0)
-    subscription.put(event)
-    subscription.put(event)
-    assert subscription.dropped == 1
-    assert errors.get("events", "queue_full") == 1
-
-
 def test_reconnect_registers_again_and_counters_continue(events_service) -> None:
     svc = events_service()
     conn = svc.connection.get()
@@ -540,53 +471,3 @@ def test_sigterm_stops_the_event_threads_cleanly(node_file, tmp_path) -> None:
     assert proc.returncode == 0, output
     assert time.monotonic() - started < 5, output
     assert "Traceback" not in output and "Stopping" in output, output
-
-
-@pytest.mark.parametrize(("event", "detail", "want"), [
-    (libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_CRASHED,
-     ("stopped", "crashed")),
-    (libvirt.VIR_DOMAIN_EVENT_SUSPENDED, libvirt.VIR_DOMAIN_EVENT_SUSPENDED_IOERROR,
-     ("suspended", "ioerror")),
-    (libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED, libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED_DISK,
-     ("pmsuspended", "disk")),
-    (libvirt.VIR_DOMAIN_EVENT_CRASHED, libvirt.VIR_DOMAIN_EVENT_CRASHED_PANICKED,
-     ("crashed", "panicked")),
-    (libvirt.VIR_DOMAIN_EVENT_DEFINED, libvirt.VIR_DOMAIN_EVENT_DEFINED_UPDATED,
-     ("defined", "updated")),
-    (libvirt.VIR_DOMAIN_EVENT_SHUTDOWN, libvirt.VIR_DOMAIN_EVENT_SHUTDOWN_GUEST,
-     ("shutdown", "guest")),
-    (99, 7, ("lifecycle_99", "7")),  # from a newer libvirt: kept, by number
-])
-def test_lifecycle_names_follow_libvirt(event: int, detail: int,
-                                        want: tuple[str, str]) -> None:
-    assert libvirt_events.lifecycle(event, detail) == want
-
-
-# Arguments libvirt passes each callback (between the domain and the opaque).
-CALLBACK_ARGS = {
-    "VIR_DOMAIN_EVENT_ID_LIFECYCLE": ((2, 0), ("started", "booted")),
-    "VIR_DOMAIN_EVENT_ID_REBOOT": ((), ("reboot", "")),
-    "VIR_DOMAIN_EVENT_ID_WATCHDOG": ((2,), ("watchdog", "reset")),
-    "VIR_DOMAIN_EVENT_ID_IO_ERROR": (("/d", "vda", 1), ("io_error", "pause")),
-    "VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON": (("/d", "vda", 2, "eio"),
-                                            ("io_error_reason", "eio")),
-    "VIR_DOMAIN_EVENT_ID_METADATA_CHANGE": ((2, NOVA_1_1), ("metadata_change", "element")),
-    "VIR_DOMAIN_EVENT_ID_DEVICE_ADDED": (("net1",), ("device_added", "")),
-    "VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED": (("net1",), ("device_removed", "")),
-    "VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED": (("net1",), ("device_removal_failed", "")),
-    "VIR_DOMAIN_EVENT_ID_CONTROL_ERROR": ((), ("control_error", "")),
-    "VIR_DOMAIN_EVENT_ID_JOB_COMPLETED": (({"operation": 5},),
-                                          ("job_completed", "migration_out")),
-    "VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE": ((1, 2), ("agent_lifecycle", "connected")),
-}
-
-
-def test_every_callback_yields_a_documented_event() -> None:
-    from enricher.libvirt import event_types as types
-
-    assert {c for c, _ in libvirt_events.CALLBACKS} == set(CALLBACK_ARGS)
-    for constant, convert in libvirt_events.CALLBACKS:
-        args, want = CALLBACK_ARGS[constant]
-        event, detail, _attrs = convert(*args)
-        assert (event, detail) == want, constant
-        assert event in types.EVENT_NAMES

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import gzip
-import os
-import shutil
 import subprocess
 import urllib.request
 
-import pytest
-
 from enricher.tenancy import model
-from tests import fixtures
+from tests import fixtures, tools
 from tests.functional.conftest import parse, scrape_text
 
 EXPECTED = fixtures.expected()
@@ -110,17 +106,8 @@ def test_libvirt_down_still_serves_with_up_zero(service_factory, tmp_path) -> No
     assert parse(scrape_text(svc))["libvirt_up"][0].value == 0
 
 
-def _promtool() -> str | None:
-    found = shutil.which("promtool")
-    if found is None and os.environ.get("CI"):
-        pytest.fail("promtool is required in CI (Debian package prometheus)")
-    return found
-
-
 def test_promtool_check_metrics_passes(service_factory) -> None:
-    promtool = _promtool()
-    if promtool is None:
-        pytest.skip("promtool not installed (apt-get install prometheus)")
+    promtool = tools.find("promtool", "prometheus")
     svc = service_factory(fixtures.test_node_uri())
     text = scrape_text(svc)
     result = subprocess.run([promtool, "check", "metrics"], input=text,

@@ -14,7 +14,6 @@ else's guests) and its socket in our own directory
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import shutil
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import libvirt
 
-from tests.e2e.harness import libvirtd, procs
+from tests.e2e.harness import libvirtd, private_libvirtd, procs
 
 LOG = logging.getLogger(__name__)
 
@@ -40,26 +39,11 @@ SYSTEM_CACHE = "/var/cache/libvirt/qemu"
 OWNER_FILE = "owner.pid"
 
 
-@dataclasses.dataclass
-class PrivateLibvirt:
-    """Our daemons: where the socket is and their pids."""
+class PrivateLibvirt(private_libvirtd.PrivateLibvirtd):
+    """Our libvirtd, tmpfs over the QEMU driver's directories, plus its virtlogd."""
 
-    base: Path
-    proc: subprocess.Popen[bytes]
     logd: subprocess.Popen[bytes] | None = None
     domain_type: str = "kvm"
-
-    @property
-    def socket(self) -> Path:
-        return self.base / "sock" / "libvirt-sock"
-
-    @property
-    def uri(self) -> str:
-        return f"qemu:///system?socket={self.socket}"
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
 
     def daemon_pids(self) -> list[int]:
         pids = [self.pid] + ([self.logd.pid] if self.logd else [])
@@ -71,24 +55,15 @@ class PrivateLibvirt:
         return Path(f"/proc/{self.pid}/root/run/libvirt/qemu")
 
 
-def _script(base: Path) -> str:
-    mounts = "\n".join(f"mkdir -p {d} && mount -t tmpfs {PREFIX}state {d}" for d in HIDDEN)
-    return f"""set -e
-{mounts}
-mkdir -p {SYSTEM_CACHE}
-mount --bind {CACHE} {SYSTEM_CACHE}
-exec {base}/{LIBVIRTD_LINK} -f {base}/libvirtd.conf -p {base}/libvirtd.pid
-"""
+def _mounts() -> list[str]:
+    return [f"mkdir -p {d} && mount -t tmpfs {PREFIX}state {d}" for d in HIDDEN] + [
+        f"mkdir -p {SYSTEM_CACHE}", f"mount --bind {CACHE} {SYSTEM_CACHE}"]
 
 
 def _logd_ready(daemon: PrivateLibvirt) -> bool:
     if daemon.logd is None or daemon.logd.poll() is not None:
-        raise RuntimeError(f"private virtlogd exited: {procs.tail(daemon.base / 'daemon.out')}")
+        raise RuntimeError(f"private virtlogd exited: {daemon.output()}")
     return Path(f"/proc/{daemon.pid}/root/run/libvirt/virtlogd-sock").exists()
-
-
-def _log_tail(base: Path) -> str:
-    return procs.tail(base / "libvirtd.log")
 
 
 @contextlib.contextmanager
@@ -97,31 +72,20 @@ def running(timeout: float = 90.0) -> Iterator[PrivateLibvirt]:
     sweep_orphans()
     base = Path(tempfile.mkdtemp(prefix=f"{PREFIX}libvirt-"))
     (base / OWNER_FILE).write_text(str(os.getpid()))
-    (base / "sock").mkdir()
     CACHE.mkdir(parents=True, exist_ok=True)
     os.symlink(libvirtd.LIBVIRTD, base / LIBVIRTD_LINK)
     os.symlink(libvirtd.VIRTLOGD, base / VIRTLOGD_LINK)
-    (base / "libvirtd.conf").write_text(
-        f'unix_sock_dir = "{base}/sock"\nauth_unix_ro = "none"\nauth_unix_rw = "none"\n'
-        f'log_outputs = "3:file:{base}/libvirtd.log"\n')
     for directory in libvirtd.RUNTIME_DIRS:
         Path(directory).mkdir(parents=True, exist_ok=True)
-    with (base / "daemon.out").open("wb") as out:
-        proc = subprocess.Popen(
-            ["unshare", "--mount", "--propagation", "private", "sh", "-c", _script(base)],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    daemon = PrivateLibvirt(base, proc)
+    daemon = PrivateLibvirt(base, _mounts(), conf=f'log_outputs = "3:file:{base}/libvirtd.log"\n',
+                            binary=str(base / LIBVIRTD_LINK))
     try:
-        procs.wait_until(lambda: daemon.socket.exists() or proc.poll() is not None,
-                         timeout, what="the private libvirtd socket")
-        if proc.poll() is not None:
-            raise RuntimeError(f"private libvirtd exited {proc.returncode}: "
-                               f"{procs.tail(base / 'daemon.out')}\n{_log_tail(base)}")
+        daemon.start(timeout)
         # virtlogd joins the namespace once its tmpfs mounts exist, as our child
         # (so that we reap it), before any guest needs it.
         with (base / "daemon.out").open("ab") as out:
             daemon.logd = subprocess.Popen(
-                ["nsenter", f"--mount=/proc/{proc.pid}/ns/mnt", str(base / VIRTLOGD_LINK),
+                ["nsenter", f"--mount=/proc/{daemon.pid}/ns/mnt", str(base / VIRTLOGD_LINK),
                  "-p", str(base / "virtlogd.pid")],
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         procs.wait_until(lambda: _logd_ready(daemon), 30, what="the private virtlogd")
@@ -152,12 +116,12 @@ def _destroy_all(uri: str) -> None:
 
 def stop(daemon: PrivateLibvirt) -> None:
     """Destroy leftover guests, then stop virtlogd and libvirtd (by pid) and drop the dir."""
-    if daemon.proc.poll() is None and daemon.socket.exists():
+    if daemon.proc is not None and daemon.proc.poll() is None and daemon.socket.exists():
         _destroy_all(daemon.uri)
-    procs.stop_process(daemon.proc, timeout=20)
+    daemon.stop()
     if daemon.logd is not None:
         procs.stop_process(daemon.logd)
-    shutil.rmtree(daemon.base, ignore_errors=True)
+    shutil.rmtree(daemon.root, ignore_errors=True)
 
 
 def sweep_orphans() -> list[int]:

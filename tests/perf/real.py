@@ -16,7 +16,7 @@ from pathlib import Path
 
 import libvirt
 
-from tests.e2e.harness import libvirtd
+from tests.e2e.harness import domains, libvirtd
 from tests.perf import (
     goexporter,
     groups,
@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
             conn = libvirtd.wait_for_connection(uri, 60)
             stack.callback(conn.close)
             if args.libvirtd == "shared":
-                vms.remove_leftovers(conn)
+                domains.cleanup_leftovers(conn, vms.NAME_PREFIX)
             bench = vms.BenchVMs(conn, domain_type, pid_dir)
             stack.callback(bench.cleanup)
             targets.frozen_source(workdir)  # the code every window runs, from now on

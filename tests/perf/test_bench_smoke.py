@@ -18,20 +18,10 @@ from tests.e2e.harness import libvirtd
 from tests.perf import goexporter, report
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-QEMU_BINARIES = ("/usr/bin/qemu-system-x86_64", "/usr/libexec/qemu-kvm")
 TEXT_CELLS = {"exporter", "group", "mode", "role"}
 
-
-def _missing() -> str | None:
-    if not Path(libvirtd.LIBVIRTD).exists():
-        return f"{libvirtd.LIBVIRTD} is not installed (run tools/e2e-host-setup.sh)"
-    if not any(Path(b).exists() for b in QEMU_BINARIES):
-        return "qemu-system-x86_64 is not installed (run tools/e2e-host-setup.sh)"
-    return None
-
-
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(_missing() is not None,
-                                                  reason=str(_missing()))]
+_missing = libvirtd.missing_prerequisite()
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(_missing is not None, reason=str(_missing))]
 
 
 def bench(*argv: str, timeout: float = 50.0) -> str:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -15,7 +13,7 @@ from xml.etree import ElementTree
 
 import libvirt
 
-from tests.e2e.harness import domains, procs
+from tests.e2e.harness import domains
 from tests.e2e.harness.domains import E2EDomain
 from tests.perf import cpu
 
@@ -24,8 +22,7 @@ LOG = logging.getLogger(__name__)
 NAME_PREFIX = "enr-bench-"
 # "ebn" + 6 hex run id + 3 digits: 12 characters, under IFNAMSIZ, unlike e2e taps.
 TAP_PREFIX = "ebn"
-QEMU_PID_DIR = Path("/run/libvirt/qemu")
-OWNER_FILE = "owner.pid"
+QEMU_PID_DIR = domains.QEMU_RUN_DIR
 NIC_MODEL = "<model type='virtio'/>"
 
 
@@ -50,64 +47,6 @@ def make_spec(run_id: str, index: int, workdir: Path) -> E2EDomain:
         tap=f"{TAP_PREFIX}{run_id}{index:03d}", disk_path=workdir / f"{index:03d}.raw")
 
 
-def qemu_pid(name: str, pid_dir: Path = QEMU_PID_DIR) -> int | None:
-    """PID of the QEMU process of domain ``name`` (from libvirt's pid file)."""
-    pid = procs.read_pid_file(pid_dir / f"{name}.pid")
-    return pid if pid and procs.pid_alive(pid) else None
-
-
-def _disk_dir(dom: libvirt.virDomain) -> Path | None:
-    root = ElementTree.fromstring(dom.XMLDesc(0))
-    source = root.find("./devices/disk/source")
-    return Path(source.get("file", "")).parent if source is not None else None
-
-
-def _owner_alive(workdir: Path | None) -> bool:
-    if workdir is None:
-        return False
-    pid = procs.read_pid_file(workdir / OWNER_FILE)
-    return bool(pid and pid != os.getpid() and procs.pid_alive(pid)
-                and (procs.pid_comm(pid) or "").startswith(("python", "pytest")))
-
-
-def remove_leftovers(conn: libvirt.virConnect) -> list[str]:
-    """Remove ``enr-bench-*`` guests whose benchmark process is gone."""
-    removed = []
-    for dom in conn.listAllDomains(0):
-        if not dom.name().startswith(NAME_PREFIX):
-            continue
-        workdir = _disk_dir(dom)
-        if _owner_alive(workdir):
-            continue
-        LOG.warning("removing leftover benchmark guest %s", dom.name())
-        _remove(conn, dom.name(), dom.UUIDString(), _tap_of(dom))
-        if workdir and workdir.name.startswith(NAME_PREFIX) and workdir.exists():
-            shutil.rmtree(workdir, ignore_errors=True)
-        removed.append(dom.name())
-    return removed
-
-
-def _tap_of(dom: libvirt.virDomain) -> str | None:
-    target = ElementTree.fromstring(dom.XMLDesc(0)).find("./devices/interface/target")
-    dev = target.get("dev", "") if target is not None else ""
-    return dev if dev.startswith(TAP_PREFIX) else None
-
-
-def _remove(conn: libvirt.virConnect, name: str, dom_uuid: str, tap: str | None) -> None:
-    """Destroy (and undefine) our guest ``name`` if it is still ours, then its tap and log."""
-    try:
-        dom = conn.lookupByName(name)
-    except libvirt.libvirtError as exc:
-        if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
-            raise
-    else:
-        if dom.UUIDString() == dom_uuid:
-            domains.destroy_and_undefine(dom)
-    (domains.QEMU_LOG_DIR / f"{name}.log").unlink(missing_ok=True)
-    if tap:
-        domains.delete_tap(tap)
-
-
 class BenchVMs:
     """Boots N transient guests and removes them (domains, taps, disks, logs)."""
 
@@ -117,8 +56,7 @@ class BenchVMs:
         self.domain_type = domain_type
         self.pid_dir = pid_dir
         self.run_id = secrets.token_hex(3)
-        self.workdir = Path(tempfile.mkdtemp(prefix=f"{NAME_PREFIX}{self.run_id}-"))
-        (self.workdir / OWNER_FILE).write_text(str(os.getpid()))
+        self.workdir = domains.make_workdir(self.run_id, NAME_PREFIX)
         self.specs: list[E2EDomain] = []
 
     def boot(self, count: int) -> None:
@@ -135,7 +73,8 @@ class BenchVMs:
         return [self.conn.lookupByUUIDString(s.uuid) for s in self.specs]
 
     def qemu_pids(self) -> list[int]:
-        return [pid for pid in (qemu_pid(s.name, self.pid_dir) for s in self.specs) if pid]
+        return [pid for pid in (domains.qemu_pid(s.name, self.pid_dir) for s in self.specs)
+                if pid]
 
     def wait_idle(self, per_vm: float = 0.03, timeout: float = 120.0,
                   step: float = 2.0, sleep: Callable[[float], None] = time.sleep) -> float:
@@ -155,13 +94,8 @@ class BenchVMs:
 
     def cleanup(self) -> None:
         """Remove every guest we booted and the work directory; report all failures."""
-        failures = []
-        for spec in self.specs:
-            try:
-                _remove(self.conn, spec.name, spec.uuid, spec.tap)
-            except (libvirt.libvirtError, OSError) as exc:
-                failures.append(f"{spec.name}: {exc}")
-        shutil.rmtree(self.workdir, ignore_errors=True)
-        self.specs = []
-        if failures:
-            raise RuntimeError("benchmark guest teardown failed: " + "; ".join(failures))
+        specs, self.specs = self.specs, []
+        try:
+            domains.remove_specs(self.conn, specs)
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)

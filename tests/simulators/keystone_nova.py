@@ -1,6 +1,6 @@
 """Keystone v3 + Nova compute API simulator over real HTTP on 127.0.0.1.
 
-Response bodies are built from the API samples in the shared fixtures
+Response bodies are built from the API samples in tests/fixtures
 (``nova-api/``, ``keystone-api/``): the sample matching the requested
 microversion is loaded and only the per-server values are substituted.
 
@@ -363,19 +363,18 @@ class KeystoneNovaSimulator:
             return token in self._tokens
 
     def project_body(self, project_id: str) -> dict[str, Any]:
-        if project_id not in self.projects:
-            raise _keystone_error(404, f"Could not find project: {project_id}.")
-        body = copy.deepcopy(_keystone_sample("project-show-response.json"))
-        body["project"].update(id=project_id, name=self.projects[project_id],
-                               links={"self": f"{self.auth_url}/projects/{project_id}"})
-        return body
+        return self._show_body("project", project_id, self.projects)
 
     def user_body(self, user_id: str) -> dict[str, Any]:
-        if user_id not in self.users:
-            raise _keystone_error(404, f"Could not find user: {user_id}.")
-        body = copy.deepcopy(_keystone_sample("user-show-response.json"))
-        body["user"].update(id=user_id, name=self.users[user_id],
-                            links={"self": f"{self.auth_url}/users/{user_id}"})
+        return self._show_body("user", user_id, self.users)
+
+    def _show_body(self, kind: str, item_id: str, names: dict[str, str]) -> dict[str, Any]:
+        """GET /v3/<kind>s/<id>: the Keystone sample with our id and name."""
+        if item_id not in names:
+            raise _keystone_error(404, f"Could not find {kind}: {item_id}.")
+        body = copy.deepcopy(_keystone_sample(f"{kind}-show-response.json"))
+        body[kind].update(id=item_id, name=names[item_id],
+                          links={"self": f"{self.auth_url}/{kind}s/{item_id}"})
         return body
 
     # -- Nova -----------------------------------------------------------------

@@ -61,15 +61,17 @@ def _dispatcher(connected: bool) -> tuple[Dispatcher, list[int]]:
 def test_dispatcher_waits_for_events_while_connected_and_polls_while_not() -> None:
     connected, checks_connected = _dispatcher(True)
     away, checks_away = _dispatcher(False)
+    before = set(threading.enumerate())
     for dispatcher in (connected, away):
         dispatcher.start()
     time.sleep(1.6)
-    threads = threading.active_count()
+    workers = set(threading.enumerate()) - before
+    assert len(workers) == 2 and all(t.is_alive() for t in workers), workers
     started = time.monotonic()
     for dispatcher in (connected, away):
         dispatcher.stop(timeout=5.0)
     assert time.monotonic() - started < 2.0  # stop() wakes a waiting dispatcher
-    assert threading.active_count() <= threads
+    assert not [t for t in workers if t.is_alive()]  # and its thread has ended
     # At start, then once when stop() woke it: no half-second polls in between.
     assert len(checks_connected) <= 2
     assert len(checks_away) >= 3  # at start, then a reconnect attempt every half second
@@ -106,7 +108,10 @@ def _fallback(source: _Nova, refresh_min_interval: float = 0.0):
 
 def test_nova_worker_sleeps_until_a_miss_and_looks_up_at_once() -> None:
     source = _Nova()
+    before = set(threading.enumerate())
     fallback, checks = _fallback(source)
+    worker = set(threading.enumerate()) - before
+    assert [t.name for t in worker] == ["nova-fallback"]
     time.sleep(2.5)
     assert source.calls == [] and len(checks) <= 1  # once at start, no one-second polls
     asked = time.monotonic()
@@ -118,6 +123,7 @@ def test_nova_worker_sleeps_until_a_miss_and_looks_up_at_once() -> None:
     started = time.monotonic()
     fallback.stop()
     assert time.monotonic() - started < 1.0
+    assert not [t for t in worker if t.is_alive()]
 
 
 def test_nova_worker_retries_on_the_back_off_not_on_a_poll() -> None:

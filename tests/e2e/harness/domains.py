@@ -19,13 +19,15 @@ from xml.sax.saxutils import escape, quoteattr
 
 import libvirt
 
-from tests.e2e.harness import procs
+from tests.e2e.harness import bootsector, procs
 
 LOG = logging.getLogger(__name__)
 
 NAME_PREFIX = "enr-e2e-"
 # Taps are "enr" + 6 hex run id + VM suffix: 10 characters, under IFNAMSIZ.
 TAP_RE = re.compile(r"^enr[0-9a-f]{6}[a-z]$")
+# Any tap a harness guest may have (the benchmark's are "ebn" + run id + index).
+GUEST_TAP_RE = re.compile(r"^(enr[0-9a-f]{6}[a-z]|ebn[0-9a-f]{6}[0-9]{3})$")
 NOVA_NS = {
     "1.0": "http://openstack.org/xmlns/libvirt/nova/1.0",
     "1.1": "http://openstack.org/xmlns/libvirt/nova/1.1",
@@ -34,6 +36,7 @@ NOVA_PACKAGE = {"1.0": "21.2.4", "1.1": "32.1.0"}
 DISK_BYTES = 16 * 1024 * 1024
 MEMORY_MIB = 64
 QEMU_LOG_DIR = Path("/var/log/libvirt/qemu")
+QEMU_RUN_DIR = Path("/run/libvirt/qemu")
 OWNER_FILE = "owner.pid"
 # <linux/if_tun.h>
 TUNSETIFF, TUNSETPERSIST = 0x400454CA, 0x400454CB
@@ -71,11 +74,15 @@ class E2EDomain:
         }
 
 
-def make_spec(run_id: str, suffix: str, nova_version: str, workdir: Path) -> E2EDomain:
-    """Return a guest spec with freshly generated ids and names."""
+def make_spec(run_id: str, suffix: str, nova_version: str, workdir: Path, *,
+              prefix: str = NAME_PREFIX, nic: bool = True) -> E2EDomain:
+    """Return a guest spec named ``prefix<run>-<suffix>`` with fresh ids and names.
+
+    Its disk is ``workdir/<suffix>.raw``; without ``nic`` it has no tap.
+    """
     tag = f"{run_id}-{suffix}"
     return E2EDomain(
-        name=f"{NAME_PREFIX}{tag}",
+        name=f"{prefix}{tag}",
         uuid=str(uuid.uuid4()),
         nova_version=nova_version,
         project_id=uuid.uuid4().hex,
@@ -84,7 +91,7 @@ def make_spec(run_id: str, suffix: str, nova_version: str, workdir: Path) -> E2E
         user_name=f"e2e-user-{tag}",
         flavor=f"e2e.tiny-{tag}",
         instance_name=f"e2e-vm-{tag}",
-        tap=f"enr{run_id}{suffix}",
+        tap=f"enr{run_id}{suffix}" if nic else "",
         disk_path=workdir / f"{suffix}.raw",
     )
 
@@ -168,13 +175,40 @@ def domain_xml(spec: E2EDomain, domain_type: str) -> str:
     return guest_xml(spec, domain_type)
 
 
+def small_xml(spec: E2EDomain, domain_type: str, devices: str = "",
+              error_policy: str = "") -> str:
+    """A 32 MiB guest booting ``spec.disk_path``, without a NIC or balloon."""
+    return guest_xml(spec, domain_type, memory_mib=32, nic=False, balloon=False,
+                     error_policy=error_policy, devices=devices)
+
+
+def start(conn: libvirt.virConnect, xml: str, *, transient: bool = False
+          ) -> libvirt.virDomain:
+    """Start a guest from its XML: transient, or defined first (persistent)."""
+    if transient:
+        dom = conn.createXML(xml, 0)
+    else:
+        dom = conn.defineXML(xml)
+        dom.create()
+    LOG.info("started %s", dom.name())
+    return dom
+
+
+def boot_code(conn: libvirt.virConnect, spec: E2EDomain, domain_type: str, code: bytes,
+              cpuset: str = "0") -> libvirt.virDomain:
+    """Start a transient 64 MiB guest without a NIC, its vCPU pinned to ``cpuset``,
+    booting a disk whose boot sector runs ``code``."""
+    bootsector.write_image(spec.disk_path, code, DISK_BYTES)
+    return start(conn, guest_xml(spec, domain_type, nic=False,
+                                 cputune="<vcpupin vcpu='0' cpuset=%s/>" % quoteattr(cpuset)),
+                 transient=True)
+
+
 def boot(conn: libvirt.virConnect, spec: E2EDomain, domain_type: str) -> None:
-    """Create the disk file, define the guest and start it."""
+    """Create a blank disk file, define the shared e2e guest and start it."""
     with spec.disk_path.open("wb") as disk:
         disk.truncate(DISK_BYTES)
-    dom = conn.defineXML(domain_xml(spec, domain_type))
-    dom.create()
-    LOG.info("started %s (%s, tap %s)", spec.name, domain_type, spec.tap)
+    start(conn, domain_xml(spec, domain_type))
 
 
 def tap_exists(name: str) -> bool:
@@ -192,7 +226,7 @@ def _unpersist_tap(name: str) -> None:
 
 def delete_tap(name: str) -> None:
     """Remove a lingering tap with ``ip link del`` (or the TUN ioctls without ``ip``)."""
-    if not tap_exists(name):
+    if not name or not tap_exists(name):
         return
     LOG.warning("tap %s lingers after its domain; deleting it", name)
     ip = shutil.which("ip") or shutil.which("ip", path="/usr/sbin:/sbin")
@@ -202,14 +236,16 @@ def delete_tap(name: str) -> None:
         _unpersist_tap(name)
 
 
-def _disk_dirs(dom: libvirt.virDomain) -> set[Path]:
-    """Return the harness-made temp directories holding ``dom``'s disks."""
+def _disk_dirs(dom: libvirt.virDomain, prefix: str = NAME_PREFIX) -> set[Path]:
+    """Return the harness-made work directories (see make_workdir) holding ``dom``'s disks."""
     root = ElementTree.fromstring(dom.XMLDesc(0))
+    tmp = Path(tempfile.gettempdir())
     dirs = set()
     for source in root.iterfind("./devices/disk/source"):
-        parent = Path(source.get("file", "")).parent
-        if parent.name.startswith(NAME_PREFIX) and parent.parent == Path(tempfile.gettempdir()):
-            dirs.add(parent)
+        path = Path(source.get("file", ""))
+        for parent in path.parents:
+            if parent.parent == tmp and parent.name.startswith(prefix):
+                dirs.add(parent)
     return dirs
 
 
@@ -219,7 +255,7 @@ def _taps(dom: libvirt.virDomain) -> set[str]:
     return {
         target.get("dev", "")
         for target in root.iterfind("./devices/interface/target")
-        if TAP_RE.match(target.get("dev", ""))
+        if GUEST_TAP_RE.match(target.get("dev", ""))
     }
 
 
@@ -235,9 +271,10 @@ def destroy_and_undefine(dom: libvirt.virDomain) -> None:
             raise
 
 
-def remove_domain(dom: libvirt.virDomain, *, remove_disk_dirs: bool = False) -> None:
-    """Destroy and undefine ``dom``, then drop its log, taps and (optionally) disk dirs."""
-    disk_dirs = _disk_dirs(dom) if remove_disk_dirs else set()
+def remove_domain(dom: libvirt.virDomain, *, remove_disk_dirs: str = "") -> None:
+    """Destroy and undefine ``dom``, then drop its log, taps and the work directories
+    (named ``remove_disk_dirs``…) of its disks."""
+    disk_dirs = _disk_dirs(dom, remove_disk_dirs) if remove_disk_dirs else set()
     taps = _taps(dom)
     name = dom.name()
     destroy_and_undefine(dom)
@@ -250,16 +287,20 @@ def remove_domain(dom: libvirt.virDomain, *, remove_disk_dirs: bool = False) -> 
             shutil.rmtree(directory)
 
 
-def make_workdir(run_id: str) -> Path:
-    """Create this run's temp dir for disks, marked with our PID as its owner."""
-    workdir = Path(tempfile.mkdtemp(prefix=f"{NAME_PREFIX}{run_id}-"))
+def make_workdir(run_id: str, prefix: str = NAME_PREFIX) -> Path:
+    """Create this run's temp dir for disks, marked with our PID as its owner.
+
+    Guests named ``prefix…`` keep their disks in it, so that cleanup_leftovers
+    can tell a live run's guests from a dead one's.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix=f"{prefix}{run_id}-"))
     (workdir / OWNER_FILE).write_text(str(os.getpid()))
     return workdir
 
 
-def _owned_by_live_run(dom: libvirt.virDomain) -> bool:
+def _owned_by_live_run(dom: libvirt.virDomain, prefix: str) -> bool:
     """True if ``dom``'s disks sit in the workdir of a test run still running."""
-    for directory in _disk_dirs(dom):
+    for directory in _disk_dirs(dom, prefix):
         pid = procs.read_pid_file(directory / OWNER_FILE)
         comm = procs.pid_comm(pid) if pid and pid != os.getpid() else None
         if comm and comm.startswith(("python", "pytest")) and procs.pid_alive(pid):
@@ -267,17 +308,17 @@ def _owned_by_live_run(dom: libvirt.virDomain) -> bool:
     return False
 
 
-def cleanup_leftovers(conn: libvirt.virConnect) -> list[str]:
-    """Remove ``enr-e2e-*`` domains and taps that earlier, dead runs left behind."""
+def cleanup_leftovers(conn: libvirt.virConnect, prefix: str = NAME_PREFIX) -> list[str]:
+    """Remove ``prefix*`` domains (and stray e2e taps) that earlier, dead runs left behind."""
     removed = []
     for dom in conn.listAllDomains(0):
-        if not dom.name().startswith(NAME_PREFIX):
+        if not dom.name().startswith(prefix):
             continue
-        if _owned_by_live_run(dom):
-            LOG.warning("leaving %s alone: another e2e run owns it", dom.name())
+        if _owned_by_live_run(dom, prefix):
+            LOG.warning("leaving %s alone: another run owns it", dom.name())
             continue
         LOG.warning("removing leftover domain %s", dom.name())
-        remove_domain(dom, remove_disk_dirs=True)
+        remove_domain(dom, remove_disk_dirs=prefix)
         removed.append(dom.name())
     in_use = {tap for dom in conn.listAllDomains(0) for tap in _taps(dom)}
     for tap in Path("/sys/class/net").iterdir():
@@ -311,3 +352,9 @@ def remove_specs(conn: libvirt.virConnect, specs: Iterable[E2EDomain]) -> None:
             failures.append(f"{spec.name}: {exc}")
     if failures:
         raise RuntimeError("teardown failed: " + "; ".join(failures))
+
+
+def qemu_pid(name: str, pid_dir: Path = QEMU_RUN_DIR) -> int | None:
+    """The live QEMU process of domain ``name``, from libvirt's pid file."""
+    pid = procs.read_pid_file(pid_dir / f"{name}.pid")
+    return pid if pid and procs.pid_alive(pid) else None

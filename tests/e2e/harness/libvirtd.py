@@ -21,6 +21,7 @@ URI = "qemu:///system"
 LIBVIRTD = "/usr/sbin/libvirtd"
 VIRTLOGD = "/usr/sbin/virtlogd"
 LIBVIRT_SOCKET = "/var/run/libvirt/libvirt-sock"
+QEMU_BINARIES = ("/usr/bin/qemu-system-x86_64", "/usr/libexec/qemu-kvm")
 PID_FILES = {"libvirtd": "/run/libvirtd.pid", "virtlogd": "/run/virtlogd.pid"}
 # Directories a minimal image may lack; the daemons exit without them.
 RUNTIME_DIRS = ("/var/log/libvirt", "/var/lib/libvirt", "/var/cache/libvirt")
@@ -40,6 +41,15 @@ class LibvirtHost:
 def silence_error_handler() -> None:
     """Stop libvirt printing every (expected) error to stderr."""
     libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+
+def missing_prerequisite() -> str | None:
+    """Name what the e2e tests need and is not installed, or None."""
+    if not Path(LIBVIRTD).exists():
+        return f"{LIBVIRTD} is not installed (run tools/e2e-host-setup.sh)"
+    if not any(Path(binary).exists() for binary in QEMU_BINARIES):
+        return "qemu-system-x86_64 is not installed (run tools/e2e-host-setup.sh)"
+    return None
 
 
 def socket_answers(path: str = LIBVIRT_SOCKET) -> bool:

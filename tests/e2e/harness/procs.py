@@ -11,7 +11,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -111,6 +111,16 @@ def terminate_pid(pid: int, timeout: float = 15.0) -> None:
             wait_until(lambda: not pid_alive(pid), grace, what=f"pid {pid} to exit")
     if pid_alive(pid):
         raise RuntimeError(f"pid {pid} survived SIGKILL")
+
+
+@contextlib.contextmanager
+def frozen(pid: int) -> Iterator[None]:
+    """SIGSTOP a process (a QEMU's monitor stops answering); SIGCONT it on exit."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
 
 
 def tail(path: Path, lines: int = 40) -> str:

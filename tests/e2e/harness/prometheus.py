@@ -24,7 +24,7 @@ global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
-scrape_configs:
+{rule_files}scrape_configs:
   - job_name: enricher
     static_configs:
       - targets: ['{target}']
@@ -105,12 +105,14 @@ def _ready(server: PrometheusServer) -> bool:
 
 @contextlib.contextmanager
 def launch_prometheus(
-    workdir: Path, target: str, timeout: float = 30.0
+    workdir: Path, target: str, rules: Path | None = None, timeout: float = 30.0
 ) -> Iterator[PrometheusServer]:
-    """Start Prometheus scraping ``target`` (host:port), yield it, then stop it."""
+    """Start Prometheus scraping ``target`` (host:port) and evaluating ``rules``
+    (a rule file, if given), yield it, then stop it."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
-    config.write_text(CONFIG_TEMPLATE.format(target=target))
+    rule_files = f"rule_files:\n  - {rules}\n" if rules else ""
+    config.write_text(CONFIG_TEMPLATE.format(target=target, rule_files=rule_files))
     port = procs.free_port()
     argv = [
         PROMETHEUS,
