@@ -126,10 +126,10 @@ def test_a_directory_as_config_file_is_a_one_line_error(tmp_path) -> None:
 @pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv (util-linux) missing")
 def test_an_unreadable_config_file_is_a_one_line_error(tmp_path) -> None:
     config = enricher_process.write_config(tmp_path, enricher_process.free_port())
-    config.chmod(0o600)
-    tmp_path.chmod(0o755)
-    result = _start_fails(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                           *enricher_process.command(config)])
+    config.chmod(0o000)
+    # Same user, without the capabilities that let root read any file.
+    result = _start_fails(["setpriv", "--bounding-set=-dac_override,-dac_read_search",
+                           "--inh-caps=-all", *enricher_process.command(config)])
     assert result.returncode == 2, result.stderr
     assert result.stderr == ("enricher: error: cannot read config file %s: "
                              "permission denied\n" % config)
