@@ -52,8 +52,8 @@ OPTIONS: options.Table = {
     "--scrapers": ("1,2", "comma-separated scraper counts to run"),
     "--interval": (15.0, "the enricher's [DEFAULT] interval (0: at scrape)"),
     "--scrape-interval": (15.0, "seconds between scrapes of one scraper"),
-    "--stats-groups": (str, "the enricher's [libvirt] stats_groups (none: its default)"),
-    "--slow-stats-groups": (str, "the enricher's [libvirt] slow_stats_groups (none: its "
+    "--stats-groups": (str, "the enricher's [libvirt] stats_groups (None: its default)"),
+    "--slow-stats-groups": (str, "the enricher's [libvirt] slow_stats_groups (None: its "
                                  "default)"),
     "--ab-host-cpu": (False, "also run the enricher with [libvirt] cpu_time_from_cgroup and "
                              "vcpu_times_from_proc = false in every round (condition "

@@ -34,7 +34,7 @@ OPTIONS: options.Table = {
                               "Keystone+Nova simulator (0: no simulator)"),
     "--scrapes": (50, "timed scrapes per mode, after the first Nova look-up landed"),
     "--interval": (2.0, "[DEFAULT] interval of the background-sampler mode"),
-    "--pace": (float, "seconds between scrapes (none: --interval/2, so that with the "
+    "--pace": (float, "seconds between scrapes (None: --interval/2, so that with the "
                       "background sampler every other scrape renders a new snapshot)"),
     "--modes": ("interval,0", "which modes: 'interval' (background sampler), '0' (at "
                               "scrape)"),
