@@ -52,6 +52,11 @@ def _plain(cls: Callable[[], Selector]) -> Callable[[int], Selector]:
     return lambda _period: cls()
 
 
+def _core(name: str, group: str, what: str) -> Entry:
+    """A virt plugin selector accepted for collectd configurations: only adds ``group``."""
+    return Entry(name, "Accepted for collectd configurations: " + what, group=group)
+
+
 SELECTORS = (
     Entry("cpu_util", "CPU utilisation from two consecutive samples, as a ratio of the "
                       "domain's vCPUs and of one host CPU.", _plain(cpu_util.CpuUtil)),
@@ -77,20 +82,12 @@ SELECTORS = (
     Entry("dirtyrate", "Memory dirty rate, where libvirt and QEMU measure it.",
           dirtyrate.DirtyRate),
     # The virt plugin's other selectors: the core families already export them.
-    Entry("disk", "Accepted for collectd configurations: block read, write and flush "
-                  "times are core families; makes sure the block group is collected.",
-          group="block"),
-    Entry("disk_allocation", "Accepted for collectd configurations: see "
-                             "libvirt_domain_block_allocation_bytes (block group).",
-          group="block"),
-    Entry("disk_capacity", "Accepted for collectd configurations: see "
-                           "libvirt_domain_block_capacity_bytes (block group).",
-          group="block"),
-    Entry("disk_physical", "Accepted for collectd configurations: see "
-                           "libvirt_domain_block_physical_bytes (block group).",
-          group="block"),
-    Entry("vcpu", "Accepted for collectd configurations: per-vCPU time is a core family; "
-                  "makes sure the vcpu group is collected.", group="vcpu"),
+    _core("disk", "block", "block read, write and flush times are core families; makes "
+                           "sure the block group is collected."),
+    *(_core(f"disk_{size}", "block", f"see libvirt_domain_block_{size}_bytes (block group).")
+      for size in ("allocation", "capacity", "physical")),
+    _core("vcpu", "vcpu", "per-vCPU time is a core family; makes sure the vcpu group is "
+                          "collected."),
 )
 _BY_NAME = {entry.name: entry for entry in SELECTORS}
 NAMES = tuple(_BY_NAME)

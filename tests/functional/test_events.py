@@ -236,6 +236,15 @@ class Pipeline:
     clock: FakeClock
     order: list[str]
 
+    def domain(self, uuid: str = A_UUID) -> Any:
+        """The test driver's virDomain, through the connection the events come from."""
+        return self.conn.lookupByUUIDString(uuid)
+
+    def queued(self, count: int, what: str) -> list:
+        """The queued events, once there are ``count`` of them."""
+        return wait_for(lambda: self.events.qsize() == count and list(self.events.queue),
+                        what=what)
+
 
 @pytest.fixture
 def fallback() -> Fallback | None:
@@ -266,20 +275,18 @@ def pipeline(node_file, fallback) -> Iterator[Pipeline]:
 
 
 def test_a_stop_followed_by_a_start_within_the_delay_is_a_reboot(pipeline) -> None:
-    conn, events, dispatcher, counters, clock = (
-        pipeline.conn, pipeline.events, pipeline.dispatcher, pipeline.counters,
-        pipeline.clock)
-    dom = conn.lookupByUUIDString(A_UUID)
+    dispatcher, counters, clock = pipeline.dispatcher, pipeline.counters, pipeline.clock
+    dom = pipeline.domain()
     dom.destroy()
     dom.create()
-    wait_for(lambda: events.qsize() == 2, what="2 queued events")
+    pipeline.queued(2, "2 queued events")
     assert dispatcher.dispatch_pending() == 2
     assert counters.count(A_UUID, "stopped") == 0
     assert counters.count(A_UUID, "started", "booted") == 1
     assert dispatcher.reboots == 1
 
     dom.destroy()
-    wait_for(lambda: events.qsize() == 1, what="the stop")
+    pipeline.queued(1, "the stop")
     dispatcher.dispatch_pending()
     assert dispatcher.held == 1
     clock.now += 9.9
@@ -292,31 +299,26 @@ def test_a_stop_followed_by_a_start_within_the_delay_is_a_reboot(pipeline) -> No
 
 
 def test_another_event_releases_a_held_stop_in_order(pipeline) -> None:
-    conn, events, dispatcher, counters, order = (
-        pipeline.conn, pipeline.events, pipeline.dispatcher, pipeline.counters,
-        pipeline.order)
-    dom = conn.lookupByUUIDString(A_UUID)
+    dom = pipeline.domain()
     dom.destroy()
     dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_TITLE, "renamed", None, None, 0)
-    wait_for(lambda: events.qsize() == 2, what="2 queued events")
-    dispatcher.dispatch_pending()
-    assert order == ["stopped", "metadata_change"]
-    assert counters.count(A_UUID, "metadata_change", "title") == 1
+    pipeline.queued(2, "2 queued events")
+    pipeline.dispatcher.dispatch_pending()
+    assert pipeline.order == ["stopped", "metadata_change"]
+    assert pipeline.counters.count(A_UUID, "metadata_change", "title") == 1
 
 
 def test_callbacks_only_enqueue_until_dispatched(pipeline) -> None:
-    conn, events, dispatcher, counters = (
-        pipeline.conn, pipeline.events, pipeline.dispatcher, pipeline.counters)
-    dom = conn.lookupByUUIDString(A_UUID)
+    dom = pipeline.domain()
     dom.suspend()
     dom.resume()
-    items = wait_for(lambda: events.qsize() == 2 and list(events.queue), what="events")
+    items = pipeline.queued(2, "events")
     assert [(i.event, i.detail, i.uuid, i.name) for i in items] == [
         ("suspended", "paused", A_UUID, "instance-0000000a"),
         ("resumed", "unpaused", A_UUID, "instance-0000000a")]
-    assert counters.count(A_UUID, "suspended") == 0  # nothing consumed yet
-    assert dispatcher.dispatch_pending() == 2
-    assert counters.count(A_UUID, "suspended") == 1
+    assert pipeline.counters.count(A_UUID, "suspended") == 0  # nothing consumed yet
+    assert pipeline.dispatcher.dispatch_pending() == 2
+    assert pipeline.counters.count(A_UUID, "suspended") == 1
 
 
 NO_METADATA_UUID = "a7878093-579a-4b79-89df-5f9698a118db"  # ubuntu22.04, running
@@ -342,8 +344,8 @@ class CachedNova:
 @pytest.mark.parametrize("fallback", [CachedNova()])
 def test_event_of_a_domain_without_metadata_gets_the_nova_tenancy(pipeline, fallback) -> None:
     nova = fallback
-    pipeline.conn.lookupByUUIDString(NO_METADATA_UUID).suspend()
-    wait_for(lambda: pipeline.events.qsize() == 1, what="the suspend")
+    pipeline.domain(NO_METADATA_UUID).suspend()
+    pipeline.queued(1, "the suspend")
     pipeline.dispatcher.dispatch_pending()
     assert nova.asked == [NO_METADATA_UUID]
     (labels, event, detail), = pipeline.counters.rows().counts

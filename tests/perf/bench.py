@@ -16,7 +16,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from tests.perf import fleet, http_load, real, testdriver
+from tests.perf import fleet, http_load, options, real, testdriver
 
 
 def _interrupt(signum: int, _frame: object) -> None:
@@ -30,8 +30,9 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="mode", required=True)
     for name, module in (("real", real), ("testdriver", testdriver), ("fleet", fleet),
                          ("http", http_load)):
-        mode = sub.add_parser(name, help=(module.__doc__ or "").splitlines()[0])
-        module.add_arguments(mode)
+        mode = sub.add_parser(name, help=(module.__doc__ or "").splitlines()[0],
+                              formatter_class=options.FORMATTER)
+        options.add(mode, module.OPTIONS)
         mode.set_defaults(func=module.run)
     return top
 

@@ -27,25 +27,21 @@ from enricher.libvirt.stats import StatsReader
 from enricher.sampler import Sampler
 from enricher.tenancy.fallback import NovaFallback
 from enricher.tenancy.resolver import Resolver
-from tests.perf import hostinfo, nodegen, novasim, report, scrape, targets
+from tests.perf import hostinfo, nodegen, novasim, options, report, scrape, targets
 
 BASE_UUID = "5eed0000-"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--nodes", type=int, default=10000, help="compute nodes")
-    parser.add_argument("--vms", type=int, default=100, help="VMs per node")
-    parser.add_argument("--scrape-interval", type=float, default=15.0)
-    parser.add_argument("--from-results", type=Path,
-                        help="JSON of a 'real --json' run: per-VM series and bytes")
-    parser.add_argument("--simulate-nodes", type=int, default=20,
-                        help="nodes simulated against one Nova simulator (0: skip)")
-    parser.add_argument("--without-metadata", type=int, default=10,
-                        help="metadata-less VMs per simulated node (default 10)")
-    parser.add_argument("--refresh-min-interval", type=float, default=60.0,
-                        help="[nova] refresh_min_interval of the model (default 60)")
-    parser.add_argument("--negative-ttl", type=float, default=600.0,
-                        help="[nova] negative_cache_ttl of the model (default 600)")
+OPTIONS: options.Table = {
+    "--nodes": (10000, "compute nodes"),
+    "--vms": (100, "VMs per node"),
+    "--scrape-interval": (15.0, "seconds between two scrapes of a node"),
+    "--from-results": (Path, "JSON of a 'real --json' run: per-VM series and bytes"),
+    "--simulate-nodes": (20, "nodes simulated against one Nova simulator (0: skip)"),
+    "--without-metadata": (10, "metadata-less VMs per simulated node"),
+    "--refresh-min-interval": (60.0, "[nova] refresh_min_interval of the model"),
+    "--negative-ttl": (600.0, "[nova] negative_cache_ttl of the model"),
+}
 
 
 @dataclasses.dataclass

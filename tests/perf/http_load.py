@@ -18,22 +18,19 @@ import threading
 import time
 from pathlib import Path
 
-from tests.perf import nodegen, report, targets
+from tests.perf import nodegen, options, report, targets
 
 NETSTAT = Path("/proc/net/netstat")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--domains", type=int, default=40, help="test-driver domains (40)")
-    parser.add_argument("--scrapers", default="1,20",
-                        help="comma-separated concurrent scraper counts (1,20)")
-    parser.add_argument("--seconds", type=float, default=20.0,
-                        help="window length per scraper count (20)")
-    parser.add_argument("--interval", type=float, default=15.0,
-                        help="[DEFAULT] interval of the enricher (15)")
-    parser.add_argument("--source", type=Path, default=None,
-                        help="a checkout whose enricher/ to run instead of this one's "
-                             "(e.g. a git worktree of an older release)")
+OPTIONS: options.Table = {
+    "--domains": (40, "test-driver domains"),
+    "--scrapers": ("1,20", "comma-separated concurrent scraper counts"),
+    "--seconds": (20.0, "window length per scraper count"),
+    "--interval": (15.0, "[DEFAULT] interval of the enricher"),
+    "--source": (Path, "a checkout whose enricher/ to run instead of this one's (e.g. a git "
+                       "worktree of an older release)"),
+}
 
 
 def listen_drops() -> int:

@@ -21,6 +21,7 @@ from tests.perf import (
     goexporter,
     groups,
     hostinfo,
+    options,
     privatelibvirt,
     profile,
     scrape,
@@ -43,46 +44,33 @@ from tests.perf.windows import (
 LOG = logging.getLogger(__name__)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--vms", type=int, default=40, help="guests to boot (default 40)")
-    parser.add_argument("--window", type=float, default=60.0,
-                        help="seconds per measurement window (default 60)")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="rounds of alternating windows (default 3; 0: one idle "
-                             "window, then only the per-group costs)")
-    parser.add_argument("--scrapers", default="1,2",
-                        help="comma-separated scraper counts to run (default 1,2)")
-    parser.add_argument("--interval", type=float, default=15.0,
-                        help="the enricher's [DEFAULT] interval (default 15; 0 = at scrape)")
-    parser.add_argument("--scrape-interval", type=float, default=15.0,
-                        help="seconds between scrapes of one scraper (default 15)")
-    parser.add_argument("--stats-groups", default=None,
-                        help="the enricher's [libvirt] stats_groups (default: its default)")
-    parser.add_argument("--slow-stats-groups", default=None,
-                        help="the enricher's [libvirt] slow_stats_groups (default: its default)")
-    parser.add_argument("--ab-host-cpu", action="store_true",
-                        help="also run the enricher with [libvirt] cpu_time_from_cgroup and "
+OPTIONS: options.Table = {
+    "--vms": (40, "guests to boot"),
+    "--window": (60.0, "seconds per measurement window"),
+    "--rounds": (3, "rounds of alternating windows (0: one idle window, then only the "
+                    "per-group costs)"),
+    "--scrapers": ("1,2", "comma-separated scraper counts to run"),
+    "--interval": (15.0, "the enricher's [DEFAULT] interval (0: at scrape)"),
+    "--scrape-interval": (15.0, "seconds between scrapes of one scraper"),
+    "--stats-groups": (str, "the enricher's [libvirt] stats_groups (None: its default)"),
+    "--slow-stats-groups": (str, "the enricher's [libvirt] slow_stats_groups (None: its "
+                                 "default)"),
+    "--ab-host-cpu": (False, "also run the enricher with [libvirt] cpu_time_from_cgroup and "
                              "vcpu_times_from_proc = false in every round (condition "
-                             "enricher-libvirt-cpu)")
-    parser.add_argument("--no-go-nova-metadata", action="store_true",
-                        help="run the Go exporter without --libvirt.export-nova-metadata")
-    parser.add_argument("--group-calls", type=int, default=5,
-                        help="bulk calls per stats group and pass; 0 skips (default 5)")
-    parser.add_argument("--group-reps", type=int, default=3,
-                        help="interleaved passes over the stats groups (default 3)")
-    parser.add_argument("--profile-seconds", type=float, default=0.0,
-                        help="py-spy the enricher this long after the rounds (default 0: off)")
-    parser.add_argument("--profile-interval", type=float, default=2.0,
-                        help="interval and scrape interval while profiling (default 2)")
-    parser.add_argument("--settle", type=float, default=1.0,
-                        help="seconds between an exporter's warm-up scrape and its window")
-    parser.add_argument("--idle-per-vm", type=float, default=0.03,
-                        help="mean cores per guest below which guests count as idle")
-    parser.add_argument("--libvirtd", choices=("private", "shared"), default="private",
-                        help="private: our own libvirtd in a mount namespace, untouched "
-                             "by other test runs (default); shared: reuse --uri")
-    parser.add_argument("--uri", default=libvirtd.URI, help="libvirt URI with --libvirtd shared")
-    parser.add_argument("--json", type=Path, help="write every window and summary here")
+                             "enricher-libvirt-cpu)"),
+    "--no-go-nova-metadata": (False, "run the Go exporter without "
+                                     "--libvirt.export-nova-metadata"),
+    "--group-calls": (5, "bulk calls per stats group and pass; 0 skips"),
+    "--group-reps": (3, "interleaved passes over the stats groups"),
+    "--profile-seconds": (0.0, "py-spy the enricher this long after the rounds (0: off)"),
+    "--profile-interval": (2.0, "interval and scrape interval while profiling"),
+    "--settle": (1.0, "seconds between an exporter's warm-up scrape and its window"),
+    "--idle-per-vm": (0.03, "mean cores per guest below which guests count as idle"),
+    "--libvirtd": (("private", "shared"), "private: our own libvirtd in a mount namespace, "
+                                          "untouched by other test runs; shared: reuse --uri"),
+    "--uri": (libvirtd.URI, "libvirt URI with --libvirtd shared"),
+    "--json": (Path, "write every window and summary here"),
+}
 
 
 @dataclasses.dataclass

@@ -11,29 +11,35 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.perf import cpu, goexporter, hostinfo, nodegen, novasim, report, scrape, targets
+from tests.perf import (
+    cpu,
+    goexporter,
+    hostinfo,
+    nodegen,
+    novasim,
+    options,
+    report,
+    scrape,
+    targets,
+)
 
 TIMESTAMP_RE = re.compile(rb"^enricher_collection_timestamp_seconds (\S+)$", re.M)
 UNRESOLVED_RE = re.compile(rb"^enricher_tenancy_unresolved_domains (\S+)$", re.M)
 NOVA_GRACE = 0.5  # seconds
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--domains", type=int, default=1000, help="domains (default 1000)")
-    parser.add_argument("--without-metadata", type=int, default=0,
-                        help="domains without Nova metadata, resolved through the "
-                             "Keystone+Nova simulator (default 0: no simulator)")
-    parser.add_argument("--scrapes", type=int, default=50,
-                        help="timed scrapes per mode, after the first Nova look-up landed")
-    parser.add_argument("--interval", type=float, default=2.0,
-                        help="[DEFAULT] interval of the background-sampler mode (default 2)")
-    parser.add_argument("--pace", type=float, default=None,
-                        help="seconds between scrapes (default --interval/2: with the "
-                             "background sampler every other scrape renders a new snapshot)")
-    parser.add_argument("--modes", default="interval,0",
-                        help="which modes: 'interval' (background sampler), '0' (at scrape)")
-    parser.add_argument("--with-go", action="store_true",
-                        help="also scrape the Go exporter on the same node file")
+OPTIONS: options.Table = {
+    "--domains": (1000, "domains"),
+    "--without-metadata": (0, "domains without Nova metadata, resolved through the "
+                              "Keystone+Nova simulator (0: no simulator)"),
+    "--scrapes": (50, "timed scrapes per mode, after the first Nova look-up landed"),
+    "--interval": (2.0, "[DEFAULT] interval of the background-sampler mode"),
+    "--pace": (float, "seconds between scrapes (None: --interval/2, so that with the "
+                      "background sampler every other scrape renders a new snapshot)"),
+    "--modes": ("interval,0", "which modes: 'interval' (background sampler), '0' (at "
+                              "scrape)"),
+    "--with-go": (False, "also scrape the Go exporter on the same node file"),
+}
 
 
 @dataclasses.dataclass

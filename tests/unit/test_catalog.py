@@ -15,6 +15,7 @@ from enricher.extra import catalog as selectors
 from enricher.libvirt.stats import sample_from_record
 from enricher.sampler import Snapshot
 from enricher.tenancy import model
+from tests.fakes import Domain
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 UNITS = ("", "seconds", "bytes", "bytes_per_second", "pages_per_second", "ratio")
@@ -41,17 +42,6 @@ RECORD = {
     "perf.cmt": 28, "perf.mbmt": 29, "perf.mbml": 30, "perf.cpu_cycles": 31,
     "perf.instructions": 32,
 }
-
-
-class _Dom:
-    def UUIDString(self) -> str:  # noqa: N802 - libvirt's name
-        return "u-1"
-
-    def name(self) -> str:
-        return "instance-1"
-
-    def ID(self) -> int:  # noqa: N802 - libvirt's name
-        return 7
 
 
 def test_names_are_unique_and_are_the_keys() -> None:
@@ -95,7 +85,7 @@ def test_label_names_put_the_tenant_labels_after_domain_and_uuid() -> None:
 
 def test_every_core_entry_is_filled_from_a_bulk_stats_record() -> None:
     """A core entry whose stats key libvirt does not give is never exported."""
-    sample = sample_from_record(_Dom(), RECORD)
+    sample = sample_from_record(Domain(), RECORD)
     snapshot = Snapshot(samples=(sample,), tenancy=MappingProxyType({}), libvirt_up=True,
                         collected_at=1.0, duration=0.1)
     emitted = {f.name + ("_total" if f.type == "counter" else "")

@@ -1,4 +1,9 @@
-"""Each selector's translation of libvirt answers into points."""
+"""Each selector's translation of libvirt answers into points.
+
+The selectors are built by name through ``enricher.extra.catalog``, as
+``[DEFAULT] extra_stats`` builds them; the modules are imported only for the
+helpers and family names tested on their own.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +14,8 @@ import libvirt
 import pytest
 
 from enricher import exceptions
-from enricher.extra import (
-    cpu_util,
-    dirtyrate,
-    disk_err,
-    domain_state,
-    fs_info,
-    job_stats,
-    memory,
-    pcpu,
-    perf,
-    vcpupin,
-)
-from enricher.extra.base import NotReported, Point
+from enricher.extra import catalog, cpu_util, domain_state, job_stats, memory
+from enricher.extra.base import NotReported, Point, Selector
 from enricher.libvirt.stats import DomainSample
 
 UUID = "7a1f3c2e-0000-4000-8000-000000000001"
@@ -32,6 +26,12 @@ def sample(uuid: str = UUID, state: int = 1, reason: int = 1, active: bool = Tru
     keys = {k.replace("__", "."): v for k, v in scalars.items()}
     return DomainSample(uuid=uuid, name="vm-" + uuid[-1], active=active, state=state,
                         reason=reason, scalars=MappingProxyType(keys))
+
+
+def build(name: str, dirtyrate_period: int = 0) -> Selector:
+    """The selector ``[DEFAULT] extra_stats = <name>`` builds."""
+    (built,) = catalog.build([name], dirtyrate_period)
+    return built
 
 
 def libvirt_error(code: int, message: str = "boom") -> libvirt.libvirtError:
@@ -74,12 +74,12 @@ def values(points: list[Point], family: str) -> dict[tuple[str, ...], float]:
 @pytest.mark.parametrize(("state", "severity"), [
     (0, 0), (1, 0), (4, 0), (5, 0), (2, 1), (3, 1), (7, 1), (6, 2)])
 def test_domain_state_severity_is_collectds(state: int, severity: int) -> None:
-    points = domain_state.DomainState().derive([sample(state=state, reason=0)], {}, 0.0)
+    points = build("domain_state").derive([sample(state=state, reason=0)], {}, 0.0)
     assert values(points[UUID], domain_state.SEVERITY_FAMILY) == {(): severity}
 
 
 def test_domain_state_names_the_reason() -> None:
-    points = domain_state.DomainState().derive(
+    points = build("domain_state").derive(
         [sample(state=3, reason=5), sample(uuid=UUID[:-1] + "2", state=1, reason=5)], {}, 0)
     assert values(points[UUID], domain_state.INFO) == {("paused", "ioerror", "warning"): 1}
     assert values(points[UUID[:-1] + "2"], domain_state.INFO) == {
@@ -109,7 +109,7 @@ def _cpu(cpu_ns: float, vcpus: int = 2, active: bool = True) -> DomainSample:
 
 
 def test_cpu_util_is_absent_on_the_first_sample_then_a_ratio() -> None:
-    selector = cpu_util.CpuUtil()
+    selector = build("cpu_util")
     dom = FakeDom(domain_id=3)
     assert selector.derive([_cpu(1e9)], {UUID: dom}, 100.0) == {}
     points = selector.derive([_cpu(1e9 + 3e9)], {UUID: dom}, 102.0)[UUID]
@@ -118,7 +118,7 @@ def test_cpu_util_is_absent_on_the_first_sample_then_a_ratio() -> None:
 
 
 def test_cpu_util_vcpu_ratio_is_capped_at_one() -> None:
-    selector = cpu_util.CpuUtil()
+    selector = build("cpu_util")
     dom = FakeDom()
     selector.derive([_cpu(0, vcpus=1)], {UUID: dom}, 0.0)
     points = selector.derive([_cpu(1.2e9, vcpus=1)], {UUID: dom}, 1.0)[UUID]
@@ -127,7 +127,7 @@ def test_cpu_util_vcpu_ratio_is_capped_at_one() -> None:
 
 
 def test_cpu_util_is_never_negative_on_a_counter_reset() -> None:
-    selector = cpu_util.CpuUtil()
+    selector = build("cpu_util")
     dom = FakeDom()
     selector.derive([_cpu(50e9)], {UUID: dom}, 0.0)
     assert selector.derive([_cpu(1e9)], {UUID: dom}, 10.0) == {}  # new baseline
@@ -136,7 +136,7 @@ def test_cpu_util_is_never_negative_on_a_counter_reset() -> None:
 
 
 def test_cpu_util_is_absent_after_a_restart() -> None:
-    selector = cpu_util.CpuUtil()
+    selector = build("cpu_util")
     selector.derive([_cpu(10e9)], {UUID: FakeDom(domain_id=3)}, 0.0)
     # Started again: a new libvirt id, and more CPU time than before already.
     assert selector.derive([_cpu(12e9)], {UUID: FakeDom(domain_id=4)}, 10.0) == {}
@@ -144,7 +144,7 @@ def test_cpu_util_is_absent_after_a_restart() -> None:
 
 
 def test_cpu_util_forgets_shut_off_domains() -> None:
-    selector = cpu_util.CpuUtil()
+    selector = build("cpu_util")
     dom = FakeDom()
     selector.derive([_cpu(10e9)], {UUID: dom}, 0.0)
     assert selector.derive([_cpu(10e9, active=False)], {UUID: dom}, 10.0) == {}
@@ -160,14 +160,15 @@ def test_cpu_util_without_vcpu_count_still_gives_the_host_ratio() -> None:
 
 def test_disk_err_reports_only_disks_with_errors() -> None:
     dom = FakeDom(diskErrors={"vda": 2, "vdb": 0, "sdc": 1})
-    points = disk_err.DiskErrors().call(dom, sample())
-    assert values(points, disk_err.ERROR) == {("sdc", "unspec"): 1, ("vda", "no_space"): 2}
+    points = build("disk_err").call(dom, sample())
+    assert values(points, "libvirt_domain_block_error") == {
+        ("sdc", "unspec"): 1, ("vda", "no_space"): 2}
 
 
 def test_vcpupin_is_one_boolean_series_per_vcpu_and_cpu() -> None:
     dom = FakeDom(vcpuPinInfo=[(False, True, False), (True, True, True)])
-    points = vcpupin.VcpuPin().call(dom, sample())
-    assert values(points, vcpupin.AFFINITY) == {
+    points = build("vcpupin").call(dom, sample())
+    assert values(points, "libvirt_domain_vcpu_affinity") == {
         ("0", "0"): 0, ("0", "1"): 1, ("0", "2"): 0,
         ("1", "0"): 1, ("1", "1"): 1, ("1", "2"): 1}
     assert dom.calls == [("vcpuPinInfo", (0,))]
@@ -176,22 +177,22 @@ def test_vcpupin_is_one_boolean_series_per_vcpu_and_cpu() -> None:
 def test_pcpu_is_per_host_cpu_in_seconds() -> None:
     dom = FakeDom(getCPUStats=[{"cpu_time": 2_000_000_000, "vcpu_time": 1_500_000_000},
                                {"cpu_time": 500_000_000}])
-    points = pcpu.Pcpu().call(dom, sample())
-    assert values(points, pcpu.TIME) == {("0",): 2.0, ("1",): 0.5}
-    assert values(points, pcpu.VCPU_TIME) == {("0",): 1.5}
+    points = build("pcpu").call(dom, sample())
+    assert values(points, "libvirt_domain_pcpu_time_seconds_total") == {("0",): 2.0, ("1",): 0.5}
+    assert values(points, "libvirt_domain_pcpu_vcpu_time_seconds_total") == {("0",): 1.5}
     assert dom.calls == [("getCPUStats", (False,))]
 
 
 def test_perf_says_which_events_are_enabled() -> None:
     dom = FakeDom(perfEvents={"cmt": False, "cpu_cycles": True})
-    assert values(perf.Perf().call(dom, sample()), perf.ENABLED) == {
+    assert values(build("perf").call(dom, sample()), "libvirt_domain_perf_event_enabled") == {
         ("cmt",): 0, ("cpu_cycles",): 1}
 
 
 def test_fs_info_lists_filesystems_with_their_disks() -> None:
     dom = FakeDom(fsInfo=[("/", "vda1", "ext4", ["vda"]), ("/data", "dm-0", "xfs",
                                                            ["vdb", "vdc"])])
-    assert values(fs_info.FsInfo().call(dom, sample()), fs_info.INFO) == {
+    assert values(build("fs_info").call(dom, sample()), "libvirt_domain_filesystem_info") == {
         ("/", "vda1", "ext4", "vda"): 1, ("/data", "dm-0", "xfs", "vdb,vdc"): 1}
 
 
@@ -200,12 +201,12 @@ def test_fs_info_lists_filesystems_with_their_disks() -> None:
 def test_fs_info_without_an_agent_is_not_reported(code: int) -> None:
     dom = FakeDom(fsInfo=libvirt_error(code, "QEMU guest agent is not configured"))
     with pytest.raises(NotReported) as raised:
-        fs_info.FsInfo().call(dom, sample())
+        build("fs_info").call(dom, sample())
     assert raised.value.outcome == "no_agent"
 
 
 def test_fs_info_asks_only_running_domains() -> None:
-    selector = fs_info.FsInfo()
+    selector = build("fs_info")
     assert selector.wants(sample(state=1))
     assert not selector.wants(sample(state=3, reason=5))  # paused: the agent is frozen
 
@@ -213,7 +214,7 @@ def test_fs_info_asks_only_running_domains() -> None:
 def test_fs_info_other_errors_propagate() -> None:
     dom = FakeDom(fsInfo=libvirt_error(libvirt.VIR_ERR_OPERATION_DENIED))
     with pytest.raises(exceptions.LibvirtDenied):
-        fs_info.FsInfo().call(dom, sample())
+        build("fs_info").call(dom, sample())
 
 
 def test_job_stats_without_a_job_is_empty() -> None:
@@ -251,8 +252,8 @@ def test_job_stats_without_totals_has_no_progress() -> None:
 def test_job_stats_selectors_ask_for_their_kind() -> None:
     dom = FakeDom(jobStats=lambda flags: {"type": 2, "operation": 5} if flags == 0
                   else {"type": 3, "operation": 5})
-    background = job_stats.JobStats(completed=False).call(dom, sample())
-    completed = job_stats.JobStats(completed=True).call(dom, sample())
+    background = build("job_stats_background").call(dom, sample())
+    completed = build("job_stats_completed").call(dom, sample())
     assert values(background, job_stats.INFO) == {
         ("background", "unbounded", "migration_out"): 1}
     assert values(completed, job_stats.INFO) == {
@@ -278,26 +279,30 @@ def test_dirtyrate_converts_mib_to_bytes_and_names_the_status() -> None:
                      "dirtyrate.vcpu.0.megabytes_per_second": 2,
                      "dirtyrate.vcpu.1.megabytes_per_second": 1})
     dom = FakeDom(connect=conn)
-    points = dirtyrate.DirtyRate().call(dom, sample())
+    points = build("dirtyrate").call(dom, sample())
     assert conn.flags == [libvirt.VIR_DOMAIN_STATS_DIRTYRATE]
-    assert values(points, dirtyrate.CALC) == {("measured", "dirty-ring"): 1}
-    assert values(points, dirtyrate.RATE) == {(): 3 * 1024 * 1024}
-    assert values(points, dirtyrate.VCPU_RATE) == {("0",): 2 * 1024 * 1024,
-                                                   ("1",): 1024 * 1024}
-    assert values(points, dirtyrate.START) == {(): 1700000000}
+    assert values(points, "libvirt_domain_memory_dirty_rate_calculation_info") == {
+        ("measured", "dirty-ring"): 1}
+    assert values(points, "libvirt_domain_memory_dirty_rate_bytes_per_second") == {
+        (): 3 * 1024 * 1024}
+    assert values(points, "libvirt_domain_vcpu_memory_dirty_rate_bytes_per_second") == {
+        ("0",): 2 * 1024 * 1024, ("1",): 1024 * 1024}
+    assert values(points,
+                  "libvirt_domain_memory_dirty_rate_calculation_start_timestamp_seconds") == {
+        (): 1700000000}
 
 
 def test_dirtyrate_never_measured_has_no_rate() -> None:
     dom = FakeDom(connect=FakeConn({"dirtyrate.calc_status": 0,
                                     "dirtyrate.calc_start_time": 0}))
-    points = dirtyrate.DirtyRate().call(dom, sample())
-    assert [p.family for p in points] == [dirtyrate.CALC]
+    points = build("dirtyrate").call(dom, sample())
+    assert [p.family for p in points] == ["libvirt_domain_memory_dirty_rate_calculation_info"]
 
 
 def test_dirtyrate_starts_the_next_calculation_when_asked() -> None:
     conn = FakeConn({"dirtyrate.calc_status": 2, "dirtyrate.calc_start_time": 5})
     dom = FakeDom(connect=conn, startDirtyRateCalc=0)
-    dirtyrate.DirtyRate(period=2).call(dom, sample())
+    build("dirtyrate", dirtyrate_period=2).call(dom, sample())
     assert ("startDirtyRateCalc", (2, 0)) in dom.calls
 
 
@@ -305,7 +310,7 @@ def test_dirtyrate_start_denied_still_reports_and_stops_trying() -> None:
     conn = FakeConn({"dirtyrate.calc_status": 2, "dirtyrate.calc_start_time": 5})
     dom = FakeDom(connect=conn,
                   startDirtyRateCalc=libvirt_error(libvirt.VIR_ERR_OPERATION_DENIED))
-    selector = dirtyrate.DirtyRate(period=2)
+    selector = build("dirtyrate", dirtyrate_period=2)
     assert selector.call(dom, sample())
     selector.call(dom, sample())
     assert [c for c, _ in dom.calls].count("startDirtyRateCalc") == 1
@@ -314,10 +319,10 @@ def test_dirtyrate_start_denied_still_reports_and_stops_trying() -> None:
 def test_an_empty_stats_group_is_unsupported() -> None:
     dom = FakeDom(connect=FakeConn({}))
     with pytest.raises(NotReported) as raised:
-        dirtyrate.DirtyRate().call(dom, sample())
+        build("dirtyrate").call(dom, sample())
     assert raised.value.outcome == "unsupported"
     with pytest.raises(NotReported):
-        memory.Memory().call(dom, sample())
+        build("memory").call(dom, sample())
 
 
 def test_memory_bandwidth_per_monitor_and_node() -> None:
@@ -334,7 +339,7 @@ def test_memory_bandwidth_per_monitor_and_node() -> None:
 
 
 def test_memory_adds_the_balloon_stats_the_core_leaves_out() -> None:
-    points = memory.Memory().derive([
+    points = build("memory").derive([
         sample(**{"balloon__last-update": 1700000000, "balloon__hugetlb_pgalloc": 4,
                   "balloon__hugetlb_pgfail": 1}),
         sample(uuid=UUID[:-1] + "2", **{"balloon__last-update": 0}),

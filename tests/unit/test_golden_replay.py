@@ -10,7 +10,6 @@ stats record to the rendered bytes. Regenerate with
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from types import MappingProxyType
 
@@ -23,24 +22,7 @@ from enricher.libvirt.stats import sample_from_record
 from enricher.sampler import Snapshot
 from enricher.tenancy import metadata, model
 from tests import fixtures, golden
-
-
-@dataclasses.dataclass(frozen=True)
-class _Recorded:
-    """The local accessors of a virDomain, as recorded."""
-
-    name_: str
-    uuid: str
-    id_: int
-
-    def name(self) -> str:
-        return self.name_
-
-    def UUIDString(self) -> str:  # noqa: N802 (libvirt's name)
-        return self.uuid
-
-    def ID(self) -> int:  # noqa: N802 (libvirt's name)
-        return self.id_
+from tests.fakes import Domain
 
 
 def _tenancy(domain_xml: str, uuid: str) -> model.Tenancy:
@@ -55,7 +37,7 @@ def _tenancy(domain_xml: str, uuid: str) -> model.Tenancy:
 
 def _snapshot() -> Snapshot:
     records = json.loads((fixtures.GOLDEN / "e2e-guests-stats.json").read_text())
-    samples = tuple(sample_from_record(_Recorded(r["name"], r["uuid"], r["id"]), r["stats"])
+    samples = tuple(sample_from_record(Domain(r["name"], r["uuid"], r["id"]), r["stats"])
                     for r in records)
     tenancy = {r["uuid"]: _tenancy(r["xml"], r["uuid"]) for r in records}
     return Snapshot(samples=samples, tenancy=MappingProxyType(tenancy), libvirt_up=True,

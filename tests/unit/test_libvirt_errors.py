@@ -16,33 +16,7 @@ def libvirt_error(code: int, domain: int = libvirt.VIR_FROM_QEMU,
     return exc
 
 
-@pytest.mark.parametrize(("code", "domain", "expected"), [
-    # The connection, by code and error domain (ceilometer's is_disconnection_exception).
-    (libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_FROM_REMOTE, exceptions.LibvirtDisconnected),
-    (libvirt.VIR_ERR_INTERNAL_ERROR, libvirt.VIR_FROM_RPC, exceptions.LibvirtDisconnected),
-    (libvirt.VIR_ERR_RPC, libvirt.VIR_FROM_RPC, exceptions.LibvirtDisconnected),
-    (libvirt.VIR_ERR_AUTH_FAILED, libvirt.VIR_FROM_REMOTE, exceptions.LibvirtDisconnected),
-    (libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_FROM_NONE, exceptions.LibvirtDisconnected),
-    (libvirt.VIR_ERR_INVALID_CONN, libvirt.VIR_FROM_QEMU, exceptions.LibvirtDisconnected),
-    # The same codes from one domain's hypervisor are that domain's failure.
-    (libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_FROM_QEMU, exceptions.LibvirtError),
-    (libvirt.VIR_ERR_INTERNAL_ERROR, libvirt.VIR_FROM_QEMU, exceptions.LibvirtError),
-    (libvirt.VIR_ERR_NO_DOMAIN, libvirt.VIR_FROM_QEMU, exceptions.DomainGone),
-    (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_FROM_QEMU, exceptions.LibvirtUnsupported),
-    (libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED, libvirt.VIR_FROM_QEMU,
-     exceptions.LibvirtUnsupported),
-    (libvirt.VIR_ERR_OPERATION_UNSUPPORTED, libvirt.VIR_FROM_QEMU,
-     exceptions.LibvirtUnsupported),
-    (libvirt.VIR_ERR_OPERATION_DENIED, libvirt.VIR_FROM_NONE, exceptions.LibvirtDenied),
-    (libvirt.VIR_ERR_ACCESS_DENIED, libvirt.VIR_FROM_ACCESS, exceptions.LibvirtDenied),
-    (libvirt.VIR_ERR_OPERATION_INVALID, libvirt.VIR_FROM_QEMU, exceptions.DomainInactive),
-    (libvirt.VIR_ERR_AGENT_UNRESPONSIVE, libvirt.VIR_FROM_QEMU, exceptions.NoGuestAgent),
-    (libvirt.VIR_ERR_AGENT_UNSYNCED, libvirt.VIR_FROM_QEMU, exceptions.NoGuestAgent),
-    (libvirt.VIR_ERR_NO_DOMAIN_METADATA, libvirt.VIR_FROM_DOMAIN,
-     exceptions.NoDomainMetadata),
-    (libvirt.VIR_ERR_INVALID_ARG, libvirt.VIR_FROM_QEMU, exceptions.LibvirtError),
-])
-def test_classify(code: int, domain: int, expected: type) -> None:
+def assert_classified(code: int, domain: int, expected: type) -> None:
     exc = libvirt_error(code, domain, "what libvirt said")
     error = errors.classify(exc)
     assert type(error) is expected
@@ -50,6 +24,42 @@ def test_classify(code: int, domain: int, expected: type) -> None:
     assert error.code == code
     assert error.__cause__ is exc
     assert errors.is_disconnection(exc) == (expected is exceptions.LibvirtDisconnected)
+
+
+# By code and error domain, as ceilometer's is_disconnection_exception tells them.
+@pytest.mark.parametrize(("code", "domain"), [
+    (libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_FROM_REMOTE),
+    (libvirt.VIR_ERR_INTERNAL_ERROR, libvirt.VIR_FROM_RPC),
+    (libvirt.VIR_ERR_RPC, libvirt.VIR_FROM_RPC),
+    (libvirt.VIR_ERR_AUTH_FAILED, libvirt.VIR_FROM_REMOTE),
+    (libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_FROM_NONE),
+    (libvirt.VIR_ERR_INVALID_CONN, libvirt.VIR_FROM_QEMU),  # whatever the domain
+])
+def test_a_lost_connection_is_a_disconnection(code: int, domain: int) -> None:
+    assert_classified(code, domain, exceptions.LibvirtDisconnected)
+
+
+# From one domain's hypervisor, by code. The first two are disconnections from
+# the remote driver or RPC layer (above), and an unknown code is a LibvirtError.
+BY_CLASS = {
+    exceptions.LibvirtError: (libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_ERR_INTERNAL_ERROR,
+                              libvirt.VIR_ERR_INVALID_ARG),
+    exceptions.DomainGone: (libvirt.VIR_ERR_NO_DOMAIN,),
+    exceptions.LibvirtUnsupported: (libvirt.VIR_ERR_NO_SUPPORT,
+                                    libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED,
+                                    libvirt.VIR_ERR_OPERATION_UNSUPPORTED),
+    exceptions.LibvirtDenied: (libvirt.VIR_ERR_OPERATION_DENIED, libvirt.VIR_ERR_ACCESS_DENIED),
+    exceptions.DomainInactive: (libvirt.VIR_ERR_OPERATION_INVALID,),
+    exceptions.NoGuestAgent: (libvirt.VIR_ERR_AGENT_UNRESPONSIVE,
+                              libvirt.VIR_ERR_AGENT_UNSYNCED),
+    exceptions.NoDomainMetadata: (libvirt.VIR_ERR_NO_DOMAIN_METADATA,),
+}
+
+
+@pytest.mark.parametrize(("code", "expected"), [
+    (code, cls) for cls, codes in BY_CLASS.items() for code in codes])
+def test_a_domain_failure_is_classified_by_code(code: int, expected: type) -> None:
+    assert_classified(code, libvirt.VIR_FROM_QEMU, expected)
 
 
 def test_a_disconnection_is_libvirt_being_unavailable() -> None:

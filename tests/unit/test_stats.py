@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enricher.libvirt.stats import sample_from_record
+from tests.fakes import Domain
 
 # Keys as a real libvirtd 9.0 + QEMU 7.2 returned them for a tiny e2e guest.
 RAW = {
@@ -18,19 +19,8 @@ RAW = {
 }
 
 
-class _Dom:
-    def UUIDString(self) -> str:  # noqa: N802 - libvirt's name
-        return "u-1"
-
-    def name(self) -> str:
-        return "instance-1"
-
-    def ID(self) -> int:  # noqa: N802 - libvirt's name
-        return 7
-
-
 def test_record_is_split_into_scalars_and_devices() -> None:
-    sample = sample_from_record(_Dom(), RAW)
+    sample = sample_from_record(Domain(), RAW)
     assert (sample.uuid, sample.name, sample.active, sample.state_name) == \
         ("u-1", "instance-1", True, "running")
     assert sample.scalars["cpu.time"] == 3_000_000_000
@@ -48,7 +38,7 @@ def test_record_is_split_into_scalars_and_devices() -> None:
 
 def test_devices_beyond_the_count_are_ignored() -> None:
     raw = dict(RAW, **{"net.1.name": "stale", "net.1.rx.bytes": 1})
-    assert [d.name for d in sample_from_record(_Dom(), raw).nets] == ["tap0"]
+    assert [d.name for d in sample_from_record(Domain(), raw).nets] == ["tap0"]
 
 
 class _Conn:
@@ -56,7 +46,7 @@ class _Conn:
 
     def __init__(self) -> None:
         self.asked: list[int] = []
-        self.dom = _Dom()
+        self.dom = Domain()
         self.cpu = 0
 
     def getAllDomainStats(self, flags: int, _call_flags: int):  # noqa: N802
@@ -90,7 +80,7 @@ def test_carried_values_dropped_when_the_domain_restarts() -> None:
     conn = _Conn()
     reader = StatsReader(["state", "cpu", "balloon"], slow_groups=["balloon"], slow_every=5)
     reader.collect(conn)
-    conn.dom.ID = lambda: 8  # started again: a new libvirt id
+    conn.dom.id_ = 8  # started again: a new libvirt id
     assert "balloon.current" not in reader.collect(conn).samples[0].scalars
 
 
@@ -121,7 +111,7 @@ class _CgroupConn(_Conn):
         return [(d, dict(raw)) for d in doms]
 
 
-def _cgroup_host(tmp_path, dom: _Dom, usage_usec: int, vcpus: bool = False):
+def _cgroup_host(tmp_path, dom: Domain, usage_usec: int, vcpus: bool = False):
     from enricher.libvirt.cgroup import CgroupMounts
     from enricher.libvirt.host_cpu import HostCpuTime
 
@@ -191,7 +181,7 @@ def test_cgroup_reader_leaves_shut_off_domains_alone(tmp_path) -> None:
 
     conn = _CgroupConn()
     cgroup, _ = _cgroup_host(tmp_path, conn.dom, 5)
-    conn.dom.ID = lambda: -1
+    conn.dom.id_ = -1
     reader = StatsReader(["state", "cpu"], slow_every=2, host_cpu=cgroup)
     assert [reader.collect(conn).cpu_from_cgroup for _ in range(2)] == [0, 0]
     assert conn.listed == []
@@ -266,7 +256,7 @@ def test_shut_off_domains_get_their_vcpu_counts_from_libvirt(tmp_path) -> None:
 
     conn = _CgroupConn()
     host, _ = _cgroup_host(tmp_path, conn.dom, 5, vcpus=True)
-    conn.dom.ID = lambda: -1
+    conn.dom.id_ = -1
     reader = StatsReader(["state", "cpu", "vcpu"], slow_groups=["vcpu"], slow_every=2,
                          host_cpu=host)
     scalars = [reader.collect(conn).samples[0].scalars for _ in range(3)]
