@@ -51,7 +51,7 @@ class EventMonitor:
                             % (opts.log_file, exc.strerror)) from exc
         self.webhook = (WebhookSink(opts.webhook_url, opts.webhook_timeout,
                                     opts.webhook_retries, opts.webhook_queue_size,
-                                    opts.webhook_events)
+                                    opts.webhook_events, threads=errors.threads)
                         if opts.webhook_url else None)
         self._on_event = on_event
         self.dispatcher = Dispatcher(self.queue, resolver, [self._record], errors,
@@ -118,7 +118,7 @@ class EventMonitor:
         if self._started:
             return
         self._started = True
-        self._loop.acquire()
+        self._loop.acquire(self._errors.threads)
         if self.webhook is not None:
             self.webhook.start()
         # Every (re)opened connection gets the callbacks; so does an open one.

@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from enricher.events.worker import QueueWorker
+from enricher.health import ThreadHealth
 
 LOG = logging.getLogger(__name__)
 
@@ -40,7 +41,8 @@ class WebhookSink:
     def __init__(self, url: str, timeout: float = 5.0, retries: int = 3,
                  queue_size: int = 1000, events: Collection[str] = (),
                  retry_delay: float = 1.0,
-                 post: Callable[[str, dict[str, Any], float], None] = post_json) -> None:
+                 post: Callable[[str, dict[str, Any], float], None] = post_json,
+                 threads: ThreadHealth | None = None) -> None:
         self.url = url
         self._timeout = timeout
         self._retries = retries
@@ -48,7 +50,7 @@ class WebhookSink:
         self._events = frozenset(events)
         self._post = post
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=queue_size)
-        self._worker = QueueWorker("event-webhook", self._queue, self._run)
+        self._worker = QueueWorker("event-webhook", self._queue, self._run, threads)
         self._stop = self._worker.stopping
         self._lock = threading.Lock()
         self._failing = False

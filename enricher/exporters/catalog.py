@@ -367,8 +367,9 @@ FAMILIES: tuple[Family, ...] = (
          "Time this scrape took until the exporter's own metrics, in seconds."),
     # -- self, the process: background threads and HTTP connections ------------------
     _own("enricher_thread_up", GAUGE, "",
-         "Whether a background thread (sampler, nova-fallback, event-dispatch) is "
-         "running (1) or dead and waiting to be restarted (0).", ("thread",)),
+         "Whether a background thread (sampler, nova-fallback, event-dispatch, "
+         "event-webhook, libvirt-event-loop) is running (1) or dead and waiting "
+         "to be restarted (0).", ("thread",)),
     _own("enricher_thread_restarts_total", COUNTER, "",
          "Times a background thread was restarted after it crashed.", ("thread",)),
     _own("enricher_http_connections", GAUGE, "",

@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from enricher import exceptions
-from enricher.health import ErrorCounts
+from enricher.health import ErrorCounts, ThreadHealth, supervised
 from enricher.libvirt import errors, event_types
 from enricher.libvirt.binding import libvirt
 
@@ -281,7 +281,9 @@ class EventLoop:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def acquire(self) -> None:
+    def acquire(self, threads: ThreadHealth | None = None) -> None:
+        """Use the loop; the first user starts its thread (supervised in
+        ``threads`` when given: restarted if it dies, and counted)."""
         with self._lock:
             self._users += 1
             if self._thread is not None:
@@ -290,9 +292,14 @@ class EventLoop:
             self._stop = threading.Event()
             # A disabled timer to wake the loop with at stop.
             self._timer = libvirt.virEventAddTimeout(-1, _noop_timer, None)
-            self._thread = threading.Thread(target=self._run, args=(self._stop,),
-                                            name="libvirt-event-loop", daemon=True)
-            self._thread.start()
+            stop = self._stop
+            if threads is not None:
+                self._thread = supervised("libvirt-event-loop",
+                                          lambda: self._run(stop), stop, threads)
+            else:
+                self._thread = threading.Thread(target=self._run, args=(stop,),
+                                                name="libvirt-event-loop", daemon=True)
+                self._thread.start()
 
     def release(self, timeout: float = 5.0) -> None:
         with self._lock:
