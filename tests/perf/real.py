@@ -32,6 +32,7 @@ from tests.perf import (
 )
 from tests.perf.windows import (
     ENRICHER,
+    ENRICHER_BASELINE,
     ENRICHER_LIBVIRT_CPU,
     GO,
     IDLE,
@@ -58,6 +59,9 @@ OPTIONS: options.Table = {
     "--ab-host-cpu": (False, "also run the enricher with [libvirt] cpu_time_from_cgroup and "
                              "vcpu_times_from_proc = false in every round (condition "
                              "enricher-libvirt-cpu)"),
+    "--baseline-source": (Path, "also run the enricher of this checkout (e.g. a git worktree "
+                                "of the previous release) in every round (condition "
+                                "enricher-baseline)"),
     "--no-go-nova-metadata": (False, "run the Go exporter without "
                                      "--libvirt.export-nova-metadata"),
     "--group-calls": (5, "bulk calls per stats group and pass; 0 skips"),
@@ -92,7 +96,8 @@ def _foreign(conn: libvirt.virConnect, ours: set[str]) -> int:
 
 def run_rounds(args: argparse.Namespace, bench: vms.BenchVMs, config: WindowConfig,
                conn: libvirt.virConnect) -> list[Window]:
-    conditions = (ENRICHER, ENRICHER_LIBVIRT_CPU, GO) if args.ab_host_cpu else (ENRICHER, GO)
+    conditions = (ENRICHER, *((ENRICHER_LIBVIRT_CPU,) if args.ab_host_cpu else ()),
+                  *((ENRICHER_BASELINE,) if args.baseline_source else ()), GO)
     plan = Plan(tuple(int(s) for s in args.scrapers.split(",")), conditions)
     ours = {s.uuid for s in bench.specs}
     done = []
@@ -177,7 +182,8 @@ def run(args: argparse.Namespace) -> int:
                                   args.settle, daemons,
                                   f"[libvirt]\nqemu_pid_dir = {pid_dir}\n"
                                   + (f"slow_stats_groups = {args.slow_stats_groups}\n"
-                                     if args.slow_stats_groups else ""))
+                                     if args.slow_stats_groups else ""),
+                                  args.baseline_source)
             started = time.monotonic()
             rows: list[summary.Row] = []
             if args.rounds > 0:

@@ -99,13 +99,15 @@ def run_process(name: str, argv: Sequence[str], url: str, log_path: Path,
 @contextlib.contextmanager
 def enricher(workdir: Path, uri: str, interval: float,
              stats_groups: Sequence[str] | None = None, extra_conf: str = "",
-             timeout: float = 120.0) -> Iterator[Target]:
-    """Run ``python -m enricher.cmd.enricher`` with a fresh config; yield once it serves."""
+             timeout: float = 120.0, source: Path | None = None) -> Iterator[Target]:
+    """Run ``python -m enricher.cmd.enricher`` with a fresh config; yield once it serves
+    (``source``: run that checkout's enricher/ instead of this one's)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = procs.free_port()
     config = workdir / f"enricher-{port}.conf"
     config.write_text(enricher_config(uri, port, interval, stats_groups, extra_conf))
-    src = frozen_source(workdir)
+    src = (frozen_source(workdir) if source is None
+           else frozen_source(workdir / "baseline", source))
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), env.get("PYTHONPATH", "")) if p)
     argv = [sys.executable, "-m", "enricher.cmd.enricher", "--config-file", str(config)]

@@ -18,7 +18,8 @@ IDLE, ENRICHER, GO = "idle", "enricher", "go"
 # The enricher with [libvirt] cpu_time_from_cgroup and vcpu_times_from_proc = false
 # (CPU and vCPU times from libvirt's stats groups), for an in-run A/B.
 ENRICHER_LIBVIRT_CPU = "enricher-libvirt-cpu"
-ENRICHERS = (ENRICHER, ENRICHER_LIBVIRT_CPU)
+ENRICHER_BASELINE = "enricher-baseline"  # another checkout's code (--baseline-source)
+ENRICHERS = (ENRICHER, ENRICHER_LIBVIRT_CPU, ENRICHER_BASELINE)
 # Every process libvirt runs for the host: the monolithic daemon or the modular ones.
 DAEMONS = ("libvirtd", "virtqemud", "virtlogd", "virtproxyd")
 ROLES = ("exporter", "libvirtd", "qemu", "qemu_vcpu")
@@ -42,6 +43,7 @@ class WindowConfig:
     settle: float = 1.0
     daemons: Callable[[], Iterable[int]] = daemon_pids
     enricher_extra: str = ""  # appended to the enricher's config file; ends in [libvirt]
+    baseline_source: Path | None = None  # the checkout ENRICHER_BASELINE runs
 
 
 @dataclasses.dataclass
@@ -69,11 +71,12 @@ class Window:
 @contextlib.contextmanager
 def launch(condition: str, config: WindowConfig) -> Iterator[targets.Target]:
     if condition in ENRICHERS:
-        host = condition == ENRICHER
+        host = condition != ENRICHER_LIBVIRT_CPU
         options = f"cpu_time_from_cgroup = {host}\nvcpu_times_from_proc = {host}\n"
+        source = config.baseline_source if condition == ENRICHER_BASELINE else None
         with targets.enricher(config.workdir, config.uri, config.interval,
-                              config.stats_groups, config.enricher_extra + options
-                              ) as target:
+                              config.stats_groups, config.enricher_extra + options,
+                              source=source) as target:
             yield target
     else:
         with goexporter.go_exporter(config.workdir, config.uri,
