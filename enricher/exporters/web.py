@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import http
 import logging
 import resource
 import socket
@@ -93,6 +94,13 @@ class Response:
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _reason(status: int) -> bytes:
+    try:
+        return http.HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
 
 
 def connection_cap(limits: Limits) -> int:
@@ -313,8 +321,9 @@ class WebServer:
         headers = [("Content-Type", response.content_type),
                    ("Content-Length", str(len(response.body))), ("Server", "enricher"),
                    *response.headers]
-        chunks = protocol.send_with_data_passthrough(
-            h11.Response(status_code=response.status, headers=headers)) or []
+        chunks = protocol.send_with_data_passthrough(h11.Response(
+            status_code=response.status, headers=headers,
+            reason=_reason(response.status))) or []
         if not head:
             chunks += protocol.send_with_data_passthrough(h11.Data(data=response.body)) or []
         chunks += protocol.send_with_data_passthrough(h11.EndOfMessage()) or []
@@ -334,10 +343,12 @@ class WebServer:
             self.stats.oversized += 1
         if protocol.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             return
-        body = ("%s\n" % exc).encode()
-        conn.writer.write(protocol.send(h11.Response(status_code=status, headers=[
-            ("Content-Type", "text/plain"), ("Content-Length", str(len(body))),
-            ("Connection", "close"), ("Server", "enricher")])) or b"")
+        LOG.debug("Refused a request: %s", exc)
+        body = b"%d %s\n" % (status, _reason(status))  # never the client's bytes
+        conn.writer.write(protocol.send(h11.Response(
+            status_code=status, reason=_reason(status), headers=[
+                ("Content-Type", "text/plain"), ("Content-Length", str(len(body))),
+                ("Connection", "close"), ("Server", "enricher")])) or b"")
         conn.writer.write(body)
         with contextlib.suppress(ConnectionError, asyncio.TimeoutError):
             await asyncio.wait_for(conn.writer.drain(), self.limits.send_timeout)

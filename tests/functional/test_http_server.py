@@ -251,3 +251,21 @@ def test_when_every_connection_is_busy_a_newcomer_gets_503() -> None:
         for sock in busy:
             sock.close()
         server.stop()
+
+
+def test_bad_and_oversized_requests_get_a_status_and_no_echo(service_factory) -> None:
+    svc = service_factory(DEMO_URI)
+    port = svc.server.port
+
+    def exchange(data: bytes) -> bytes:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(data)
+            return sock.recv(4096)
+
+    big = exchange(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 70000 + b"\r\n")
+    assert big.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
+    bad = exchange(b"<script>alert(1)</script>\r\n\r\n")
+    assert bad.startswith(b"HTTP/1.1 400 Bad Request\r\n") and b"script" not in bad
+    text = request(port)[2].decode()
+    assert _value(text, "enricher_http_connections_closed_total",
+                  reason="header_too_large") == 1
