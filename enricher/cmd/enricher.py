@@ -19,7 +19,7 @@ from enricher.cmd.nova import nova_fallback
 from enricher.events.monitor import EventMonitor
 from enricher.exporters import endpoints, event_metrics, nova_metrics
 from enricher.exporters.endpoints import HealthInputs
-from enricher.exporters.http import MetricsApp, PerScrape
+from enricher.exporters.exposition import MetricsApp, PerScrape
 from enricher.exporters.runtime_metrics import runtime_families
 from enricher.exporters.web import Limits, WebServer
 from enricher.extra import catalog as extra_catalog

@@ -10,7 +10,7 @@ import time
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from enricher.exporters.http import MetricsApp
+from enricher.exporters.exposition import MetricsApp
 from enricher.exporters.web import Request, Response, WebServer
 from enricher.health import ThreadHealth
 from enricher.sampler import Sampler

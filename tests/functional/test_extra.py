@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from enricher.exporters import catalog as metrics
 from enricher.exporters import endpoints
 from enricher.exporters.endpoints import HealthInputs
-from enricher.exporters.http import MetricsApp
+from enricher.exporters.exposition import MetricsApp
 from enricher.exporters.web import Limits, WebServer
 from enricher.extra import catalog
 from enricher.extra.runner import ExtraRunner

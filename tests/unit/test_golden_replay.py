@@ -15,7 +15,7 @@ from types import MappingProxyType
 
 from lxml import etree
 
-from enricher.exporters.http import MetricsApp
+from enricher.exporters.exposition import MetricsApp
 from enricher.health import ErrorCounts
 from enricher.libvirt.metadata import NOVA_NAMESPACES
 from enricher.libvirt.stats import sample_from_record
