@@ -84,9 +84,9 @@ class Service:
                              host_cpu=host_cpu(conf))
         self.sampler = Sampler(self.connection, reader, self.resolver,
                                self.errors, interval=conf.interval, extra=self.extra)
+        masakari = masakari_sink(conf, self.errors.threads)  # cfg.Error if unusable
         self.events = (EventMonitor(conf, self.connection, self.resolver, self.errors,
-                                    on_event=self.sampler.wake,
-                                    masakari=masakari_sink(conf, self.errors.threads))
+                                    on_event=self.sampler.wake, masakari=masakari)
                        if conf.events.enabled else None)
         # A dropped or restored connection shows in the next collection, soon.
         self.connection.on_close.append(lambda _reason: self.sampler.wake())

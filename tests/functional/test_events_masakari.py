@@ -7,9 +7,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from oslo_config import cfg
 
 from enricher.cmd import nova as nova_cmd
-from enricher.cmd.masakari import MasakariClient
+from enricher.cmd.masakari import MasakariClient, masakari_sink
 from enricher.events import masakari
 from enricher.events.masakari import MasakariSink
 from enricher.libvirt.events import DomainEvent
@@ -233,3 +234,12 @@ def test_a_dead_masakari_blocks_neither_dispatch_nor_scrape(service_factory, nod
     out = svc.events.masakari
     assert out.sent == 0 and out.dropped >= 44, (out.sent, out.dropped)
     assert "enricher_event_masakari_dropped_total" in text
+
+
+def test_enabled_without_events_or_credentials_is_a_config_error(tmp_path, sim) -> None:
+    with pytest.raises(cfg.Error, match="needs \\[events\\] enabled"):
+        masakari_sink(make_conf("test:///default", [credentials_file(tmp_path, sim)],
+                                masakari__enabled=True, events__enabled=False))
+    with pytest.raises(cfg.Error, match="needs \\[service_credentials\\]"):
+        masakari_sink(make_conf("test:///default", masakari__enabled=True))
+    assert masakari_sink(make_conf("test:///default")) is None
