@@ -15,6 +15,7 @@ from typing import NoReturn
 from oslo_config import cfg
 
 from enricher import malloc, rlimit, service
+from enricher.cmd.masakari import masakari_sink
 from enricher.cmd.nova import nova_fallback
 from enricher.events.monitor import EventMonitor
 from enricher.exporters import endpoints, event_metrics, nova_metrics
@@ -83,8 +84,9 @@ class Service:
                              host_cpu=host_cpu(conf))
         self.sampler = Sampler(self.connection, reader, self.resolver,
                                self.errors, interval=conf.interval, extra=self.extra)
+        masakari = masakari_sink(conf, self.errors.threads)  # cfg.Error if unusable
         self.events = (EventMonitor(conf, self.connection, self.resolver, self.errors,
-                                    on_event=self.sampler.wake)
+                                    on_event=self.sampler.wake, masakari=masakari)
                        if conf.events.enabled else None)
         # A dropped or restored connection shows in the next collection, soon.
         self.connection.on_close.append(lambda _reason: self.sampler.wake())

@@ -42,11 +42,16 @@ def settings(conf: cfg.ConfigOpts, hostname: str) -> NovaSettings:
                         negative_cache_ttl=conf.nova.negative_cache_ttl)
 
 
-def credentials(conf: cfg.ConfigOpts) -> Credentials | None:
+def credentials(conf: cfg.ConfigOpts, timeout: float | None = None,
+                what: str = "Nova API fallback") -> Credentials | None:
     """``[nova] cloud`` or the keystoneauth options, or None (said once) if unusable.
 
-    Raises cfg.Error for credentials that are configured but incomplete.
+    ``timeout`` (default ``[nova] timeout``) applies unless the group sets
+    its own; ``what`` names the user in messages. Raises cfg.Error for
+    credentials that are configured but incomplete.
     """
+    if timeout is None:
+        timeout = conf.nova.timeout
     import openstack.exceptions
     import requests
 
@@ -54,20 +59,20 @@ def credentials(conf: cfg.ConfigOpts) -> Credentials | None:
 
     if conf.nova.cloud:
         try:
-            return keystone.from_cloud(conf.nova.cloud, conf.nova.timeout)
+            return keystone.from_cloud(conf.nova.cloud, timeout)
         except openstack.exceptions.ConfigException as exc:
             raise cfg.Error(f"[nova] cloud {conf.nova.cloud!r}: {exc}") from None
     section = conf[GROUP].auth_section or GROUP
     if not conf[section].auth_type:
-        LOG.info("Nova API fallback disabled: no [%s] auth_type and no [nova] cloud "
-                 "configured", section)
+        LOG.info("%s disabled: no [%s] auth_type and no [nova] cloud configured",
+                 what, section)
         return None
     try:
         auth = ks_loading.load_auth_from_conf_options(conf, GROUP)
     except ks_exc.MissingRequiredOptions as exc:
         missing = [o.dest for o in exc.options]
         if "auth_url" in missing:
-            LOG.warning("Nova API fallback disabled: [%s] auth_url is not set", section)
+            LOG.warning("%s disabled: [%s] auth_url is not set", what, section)
             return None
         raise cfg.RequiredOptError(missing[0], cfg.OptGroup(section)) from None
     except (ks_exc.OptionError, ks_exc.NoMatchingPlugin) as exc:
@@ -82,7 +87,7 @@ def credentials(conf: cfg.ConfigOpts) -> Credentials | None:
     def session() -> Any:
         kwargs: dict[str, Any] = {"auth": auth, "session": requests.Session()}
         if conf[GROUP].timeout is None:
-            kwargs["timeout"] = conf.nova.timeout
+            kwargs["timeout"] = timeout
         return ks_loading.load_session_from_conf_options(conf, GROUP, **kwargs)
 
     return keystone.from_session(session, region_name=conf[GROUP].region_name,

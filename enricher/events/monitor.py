@@ -13,6 +13,7 @@ from enricher import exceptions
 from enricher.events.counters import EventCounters
 from enricher.events.dispatch import Dispatcher
 from enricher.events.log import EventLog, to_record
+from enricher.events.masakari import MasakariSink
 from enricher.events.webhook import WebhookSink
 from enricher.health import ErrorCounts
 from enricher.libvirt import events as libvirt_events
@@ -25,7 +26,8 @@ LOG = logging.getLogger(__name__)
 
 
 class EventMonitor:
-    """Domain events from ``connection`` to counters, the JSON log and the webhook.
+    """Domain events from ``connection`` to counters, the JSON log, the webhook
+    and Masakari.
 
     Construct it before the connection is first opened (it registers
     libvirt's event loop implementation); ``start()`` runs the loop and the
@@ -34,7 +36,8 @@ class EventMonitor:
 
     def __init__(self, conf: cfg.ConfigOpts, connection: Connection, resolver: Resolver,
                  errors: ErrorCounts, loop: libvirt_events.EventLoop | None = None,
-                 on_event: Callable[[], None] | None = None) -> None:
+                 on_event: Callable[[], None] | None = None,
+                 masakari: MasakariSink | None = None) -> None:
         libvirt_events.register_default_impl()
         opts = conf.events
         self._connection = connection
@@ -53,6 +56,7 @@ class EventMonitor:
                                     opts.webhook_retries, opts.webhook_queue_size,
                                     opts.webhook_events, threads=errors.threads)
                         if opts.webhook_url else None)
+        self.masakari = masakari
         self._on_event = on_event
         self.dispatcher = Dispatcher(self.queue, resolver, [self._record], errors,
                                      opts.stop_delay, self._keep_connected)
@@ -64,6 +68,8 @@ class EventMonitor:
         self.counters.record(event, tenancy)
         if self._on_event is not None:
             self._on_event()  # e.g. bring the next collection forward
+        if self.masakari is not None:
+            self.masakari.submit_event(event)
         if self.log is None and self.webhook is None:
             return
         record = to_record(event, tenancy, self._host)
@@ -103,6 +109,15 @@ class EventMonitor:
                 "enricher_event_webhook_sent_total": self.webhook.sent,
                 "enricher_event_webhook_dropped_total": self.webhook.dropped,
             })
+        if self.masakari is not None:
+            values.update({
+                "enricher_event_masakari_queue_length": self.masakari.queued,
+                "enricher_event_masakari_sent_total": self.masakari.sent,
+                "enricher_event_masakari_failed_total": self.masakari.failed,
+                "enricher_event_masakari_dropped_total": self.masakari.dropped,
+                "enricher_event_masakari_last_success_timestamp_seconds":
+                    self.masakari.last_success,
+            })
         return values
 
     def dispatch_pending(self, flush: bool = False) -> int:
@@ -119,8 +134,9 @@ class EventMonitor:
             return
         self._started = True
         self._loop.acquire(self._errors.threads)
-        if self.webhook is not None:
-            self.webhook.start()
+        for sink in (self.webhook, self.masakari):
+            if sink is not None:
+                sink.start()
         # Every (re)opened connection gets the callbacks; so does an open one.
         self._connection.on_reconnect.append(self.subscription.register)
         self._connection.on_close.append(self._closed)
@@ -142,7 +158,8 @@ class EventMonitor:
         self.subscription.close()
         self._loop.release()
         self.dispatcher.stop()
-        if self.webhook is not None:
-            self.webhook.stop()
+        for sink in (self.webhook, self.masakari):
+            if sink is not None:
+                sink.stop()
         if self.log is not None:
             self.log.close()

@@ -405,6 +405,22 @@ FAMILIES: tuple[Family, ...] = (
     _own("enricher_event_webhook_dropped_total", COUNTER, "",
          "Events not posted to the webhook because its queue was full or every "
          "attempt failed (only with [events] webhook_url).", source=EVENTS),
+    _own("enricher_event_masakari_queue_length", GAUGE, "",
+         "Masakari notifications waiting to be posted (only with [masakari] enabled).",
+         source=EVENTS),
+    _own("enricher_event_masakari_sent_total", COUNTER, "",
+         "Masakari notifications the API accepted, a 409 (already known) included "
+         "(only with [masakari] enabled).", source=EVENTS),
+    _own("enricher_event_masakari_failed_total", COUNTER, "",
+         "Attempts to post a Masakari notification that failed (5xx, timeout, "
+         "unreachable, refused), retried or not (only with [masakari] enabled).",
+         source=EVENTS),
+    _own("enricher_event_masakari_dropped_total", COUNTER, "",
+         "Masakari notifications given up: queue full, refused (4xx) or still failing "
+         "after [masakari] retry_window (only with [masakari] enabled).", source=EVENTS),
+    _own("enricher_event_masakari_last_success_timestamp_seconds", GAUGE, "seconds",
+         "Unix time Masakari last accepted a notification, 0 before the first "
+         "(only with [masakari] enabled).", source=EVENTS),
     # -- nova: the Nova API fallback, rendered on every scrape -------------------------
     _own("enricher_nova_api_up", GAUGE, "",
          "Whether the last Nova API look-up succeeded (1) or not (0); absent until "

@@ -50,7 +50,7 @@ HANG_MAX = 60.0
 # Endpoint names used by the counters, the request log and add_fault().
 ENDPOINTS = ("identity-discovery", "auth", "projects", "users",
              "compute-discovery", "servers", "server", "flavors", "flavor",
-             "hypervisors", "unknown")
+             "hypervisors", "ha-discovery", "notifications", "unknown")
 
 
 def parse_version(text: str) -> tuple[int, int]:
@@ -152,6 +152,10 @@ def _nova_error(status: int, message: str) -> _Reply:
     return _Reply(status, {key: {"code": status, "message": message}})
 
 
+def _masakari_error(status: int, message: str) -> _Reply:
+    return _Reply(status, {"error": {"code": status, "title": message, "message": message}})
+
+
 def _keystone_error(status: int, message: str) -> _Reply:
     titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
     return _Reply(status, {"error": {"code": status, "message": message,
@@ -178,6 +182,8 @@ class KeystoneNovaSimulator:
         self.user_id = uuidlib.uuid4().hex
         self.project_id = uuidlib.uuid4().hex
         self.servers: dict[str, ServerRecord] = {}
+        # Masakari: the "notification" objects POSTed, in order of arrival.
+        self.notifications: list[dict[str, Any]] = []
         self.flavors: dict[str, ServerRecord] = {}  # flavor id -> a record using it
         self.projects: dict[str, str] = {self.project_id: project_name}
         self.users: dict[str, str] = {self.user_id: username}
@@ -237,6 +243,33 @@ class KeystoneNovaSimulator:
     @property
     def auth_url(self) -> str:
         return self.base_url + "/v3"
+
+    @property
+    def ha_url(self) -> str:
+        return self.base_url + "/instance-ha/v1"
+
+    def create_notification(self, body: Any) -> dict[str, Any]:
+        """Masakari's POST /v1/notifications: 409 for one it already has."""
+        item = body.get("notification") if isinstance(body, dict) else None
+        required = ("type", "hostname", "generated_time", "payload")
+        if not isinstance(item, dict) or any(k not in item for k in required):
+            raise _masakari_error(400, "Invalid notification body.")
+        if item["type"] not in ("VM", "PROCESS", "COMPUTE_HOST"):
+            raise _masakari_error(400, "Invalid notification type.")
+        with self._lock:
+            if any(n == item for n in self.notifications):
+                raise _masakari_error(409, "Notification is already being processed.")
+            self.notifications.append(item)
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000000")
+        return {"notification": {**item, "id": len(self.notifications),
+                                 "notification_uuid": str(uuidlib.uuid4()),
+                                 "source_host_uuid": str(uuidlib.uuid4()),
+                                 "status": "new", "created_at": now, "updated_at": None}}
+
+    def _ha_version(self) -> dict[str, Any]:
+        return {"id": "v1.0", "status": "CURRENT", "version": "1.2", "min_version": "1.0",
+                "updated": "2016-07-01T11:33:21Z",
+                "links": [{"rel": "self", "href": self.ha_url + "/"}]}
 
     @property
     def compute_url(self) -> str:
@@ -327,6 +360,7 @@ class KeystoneNovaSimulator:
                                    "region": REGION, "region_id": REGION, "url": url}
                                   for i in self.interfaces]}
         return [service("compute", "nova", self.compute_url),
+                service("instance-ha", "masakari", self.ha_url),
                 service("identity", "keystone", self.auth_url)]
 
     def issue_token(self, body: Any) -> tuple[str, dict[str, Any]]:
@@ -592,6 +626,10 @@ def classify(method: str, parts: list[str]) -> str:
         if rest[0] == "os-hypervisors":
             return "hypervisors"
         return "unknown"
+    if parts[:1] == ["instance-ha"]:
+        if parts[1:] == ["v1", "notifications"] and method == "POST":
+            return "notifications"
+        return "ha-discovery" if len(parts) <= 2 else "unknown"
     if parts in ([], ["v3"]):
         return "identity-discovery"
     if parts[:1] == ["v3"]:
@@ -691,6 +729,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 raise _keystone_error(400, "Malformed request body.") from exc
             token, reply = sim.issue_token(body)
             return reply, 201, {"X-Subject-Token": token}
+        if endpoint == "ha-discovery":
+            if len(parts) == 1:
+                return {"versions": [sim._ha_version()]}, 200, {}
+            return {"version": sim._ha_version()}, 200, {}
+        if endpoint == "notifications":
+            if not sim.token_valid(self.headers.get("X-Auth-Token")):
+                raise _keystone_error(401, "The request you have made requires "
+                                           "authentication.")
+            try:
+                body = json.loads(raw or b"null")
+            except ValueError as exc:
+                raise _masakari_error(400, "Malformed request body.") from exc
+            return sim.create_notification(body), 202, {}
         if endpoint == "compute-discovery":
             if len(parts) == 1:
                 return sim.compute_versions(), 200, {}
