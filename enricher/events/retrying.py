@@ -22,7 +22,6 @@ from enricher.health import ThreadHealth
 
 LOG = logging.getLogger(__name__)
 
-_POLL = 0.5  # seconds the sender waits for work before checking for stop
 
 
 class Retry(Exception):
@@ -92,11 +91,9 @@ class RetryingSink:
             LOG.info("%s: %d items were not sent before stopping", self.name, left)
 
     def _run(self) -> None:
+        """Sleep until an item comes (``stop()`` wakes it with ``None``), send it."""
         while not self._stop.is_set():
-            try:
-                entry = self._queue.get(timeout=_POLL)
-            except queue.Empty:
-                continue
+            entry = self._queue.get()
             if entry is not None:
                 self.deliver(entry[1], entry[0])
 

@@ -11,6 +11,7 @@ import urllib.request
 from types import SimpleNamespace
 
 from enricher.events.dispatch import Dispatcher
+from enricher.events.webhook import WebhookSink
 from enricher.exporters.web import Limits, Request, Response, WebServer
 from enricher.health import ErrorCounts
 
@@ -148,3 +149,24 @@ def test_nova_worker_waits_out_the_rate_limit() -> None:
     fallback.stop()
     assert len(source.calls) == 2, source.calls
     assert 0.45 <= source.calls[1] - source.calls[0] < 0.8  # inside the 0.8 s sleep
+
+
+def test_an_idle_webhook_or_masakari_sender_sleeps_until_an_item_and_stops_at_once() -> None:
+    posted: list[dict] = []
+    sink = WebhookSink("http://unused.invalid/", post=lambda _u, record, _t: posted.append(record))
+    sink.start()
+    thread = sink._worker._thread
+    assert thread is not None
+    time.sleep(0.2)
+    before = _context_switches(thread)
+    time.sleep(1.2)
+    assert _context_switches(thread) - before <= 1  # blocked on its queue: no polling
+    assert sink.submit({"event": "started"})
+    deadline = time.monotonic() + 2
+    while not posted:
+        assert time.monotonic() < deadline, "the item was not sent"
+        time.sleep(0.01)
+    started = time.monotonic()
+    sink.stop(timeout=5.0)
+    assert time.monotonic() - started < 1.0  # stop() wakes it
+    assert not thread.is_alive()
