@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -107,12 +106,7 @@ class Guests:
 @pytest.fixture(scope="module")
 def guests(libvirt_host: LibvirtHost, libvirt_conn: libvirt.virConnect,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guests]:
-    domains.cleanup_leftovers(libvirt_conn, NAME_PREFIX)
-    run_id = secrets.token_hex(3)
-    workdir = domains.make_workdir(run_id, NAME_PREFIX)
-    specs = {key: domains.make_spec(run_id, key, "1.1", workdir, prefix=NAME_PREFIX,
-                                    nic=False)
-             for key in ("life", "wd", "io")}
+    workdir, specs = domains.fresh_specs(libvirt_conn, NAME_PREFIX, ("life", "wd", "io"))
     full = workdir / "full"
     specs["io"] = dataclasses.replace(specs["io"], disk_path=full / "io.raw")
     bootsector.write_image(specs["life"].disk_path, bootsector.IDLE)

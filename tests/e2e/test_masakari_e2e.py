@@ -7,7 +7,6 @@ against the Keystone + Masakari simulator on 127.0.0.1.
 
 from __future__ import annotations
 
-import secrets
 import shutil
 import subprocess
 import time
@@ -46,12 +45,7 @@ class Setup:
 @pytest.fixture(scope="module")
 def setup(libvirt_host: LibvirtHost, libvirt_conn: libvirt.virConnect,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
-    domains.cleanup_leftovers(libvirt_conn, NAME_PREFIX)
-    run_id = secrets.token_hex(3)
-    workdir = domains.make_workdir(run_id, NAME_PREFIX)
-    specs = {key: domains.make_spec(run_id, key, "1.1", workdir, prefix=NAME_PREFIX,
-                                    nic=False)
-             for key in ("life", "wd")}
+    workdir, specs = domains.fresh_specs(libvirt_conn, NAME_PREFIX, ("life", "wd"))
     bootsector.write_image(specs["life"].disk_path, bootsector.IDLE)
     bootsector.write_image(specs["wd"].disk_path, bootsector.WATCHDOG)
     enricher_dir = tmp_path_factory.mktemp("enricher-masakari")

@@ -7,12 +7,13 @@ import fcntl
 import logging
 import os
 import re
+import secrets
 import shutil
 import struct
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
@@ -296,6 +297,17 @@ def make_workdir(run_id: str, prefix: str = NAME_PREFIX) -> Path:
     workdir = Path(tempfile.mkdtemp(prefix=f"{prefix}{run_id}-"))
     (workdir / OWNER_FILE).write_text(str(os.getpid()))
     return workdir
+
+
+def fresh_specs(conn: libvirt.virConnect, prefix: str, keys: Sequence[str],
+                nova_version: str = "1.1", nic: bool = False
+                ) -> tuple[Path, dict[str, E2EDomain]]:
+    """Sweep ``prefix`` leftovers; a new workdir and one fresh guest spec per key in it."""
+    cleanup_leftovers(conn, prefix)
+    run_id = secrets.token_hex(3)
+    workdir = make_workdir(run_id, prefix)
+    return workdir, {key: make_spec(run_id, key, nova_version, workdir, prefix=prefix,
+                                    nic=nic) for key in keys}
 
 
 def _owned_by_live_run(dom: libvirt.virDomain, prefix: str) -> bool:
