@@ -144,9 +144,9 @@ def test_nova_namespace_under_any_prefix_parses_the_same() -> None:
     plain = metadata.tenancy_from_metadata(
         '<instance><name>web</name><owner><project uuid="p1">P</project></owner></instance>')
     for prefix in ("nova", "x", "evil"):
-        text = ('<p:instance xmlns:p="NS"><p:name>web</p:name><p:owner>'
-                '<p:project uuid="p1">P</p:project></p:owner></p:instance>'
-                ).replace("p:", prefix + ":").replace("NS", NOVA_NS)
+        text = ('<%(p)s:instance xmlns:%(p)s="%(ns)s"><%(p)s:name>web</%(p)s:name>'
+                '<%(p)s:owner><%(p)s:project uuid="p1">P</%(p)s:project></%(p)s:owner>'
+                '</%(p)s:instance>' % {"p": prefix, "ns": NOVA_NS})
         assert metadata.tenancy_from_metadata(text) == plain
 
 
