@@ -35,6 +35,7 @@ class Snapshot:
     interval: float = 0.0  # the sampler's interval; 0 means collected at scrape time
     cpu_from_cgroup: int = 0  # running domains whose CPU time came from their cgroup
     vcpu_from_proc: int = 0  # running domains whose vCPU times came from /proc
+    timed_out: frozenset[str] = frozenset()  # UUIDs of domains whose QEMU does not answer
 
     def tenancy_of(self, uuid: str) -> model.Tenancy:
         return self.tenancy.get(uuid, model.NO_TENANCY)
@@ -117,6 +118,10 @@ class Sampler:
         except exceptions.LibvirtUnavailable as exc:
             LOG.debug("Collection skipped: %s", exc)
             snap = self._down(started)
+        except exceptions.LibvirtTimeout as exc:
+            self._errors.add("libvirt", "stats_timeout", max(1, self._reader.timeouts))
+            LOG.error("Bulk stats call timed out twice: %s", exc)
+            snap = self._down(started)
         except exceptions.LibvirtError as exc:
             self._errors.add("libvirt", "stats_failed")
             LOG.error("Bulk stats call failed: %s", exc)
@@ -125,6 +130,8 @@ class Sampler:
             self._connection.mark_success()
             if collection.failed:
                 self._errors.add("libvirt", "domain_skipped", collection.failed)
+            if collection.call_timeouts:
+                self._errors.add("libvirt", "stats_timeout", collection.call_timeouts)
             samples = tuple(s for s in collection.samples if s.uuid in tenancy)
             skipped = collection.failed + len(collection.samples) - len(samples)
             extra = (self._extra.collect(samples, collection.domains, sampled_at)
@@ -134,7 +141,8 @@ class Sampler:
                             duration=time.monotonic() - started, skipped=skipped,
                             sequence=self._sequence, extra=extra, interval=self.interval,
                             cpu_from_cgroup=collection.cpu_from_cgroup,
-                            vcpu_from_proc=collection.vcpu_from_proc)
+                            vcpu_from_proc=collection.vcpu_from_proc,
+                            timed_out=collection.timed_out)
         self._snapshot = snap
         self._publish(snap)
         return snap
