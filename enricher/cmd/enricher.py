@@ -81,7 +81,7 @@ class Service:
                                  fallback=self.nova)
         reader = StatsReader(groups, slow_groups=conf.libvirt.slow_stats_groups,
                              slow_every=conf.libvirt.slow_stats_every,
-                             host_cpu=host_cpu(conf))
+                             host_cpu=host_cpu(conf), timeout=conf.libvirt.stats_timeout)
         self.sampler = Sampler(self.connection, reader, self.resolver,
                                self.errors, interval=conf.interval, extra=self.extra)
         masakari = masakari_sink(conf, self.errors.threads)  # cfg.Error if unusable

@@ -107,6 +107,11 @@ FAMILIES: tuple[Family, ...] = (
            "State of the domain as libvirt's virDomainState code (1 running, 3 paused, "
            "5 shut off, 6 crashed, ...), named by the state label.",
            ("state",), CORE, True, stats_key="state.state", active_only=False),
+    Family("libvirt_domain_timed_out", GAUGE, "",
+           "Whether the domain's QEMU did not answer libvirt within [libvirt] "
+           "stats_timeout (1) or did (0): its figures that need QEMU's monitor (block, "
+           "balloon, vCPU halt) are missing until it answers again.",
+           (), CORE, True),
     _own("libvirt_domain_openstack_info", GAUGE, "",
          "OpenStack tenancy of the domain (always 1), for joins in PromQL; source says "
          "where the tenancy came from.",
