@@ -97,7 +97,9 @@ class Service:
         sources: list[PerScrape] = [
             lambda: runtime_families(self.errors.threads, self.server.stats)]
         sources += per_scrape(self.events, self.nova, tenant_labels)
-        self.app = MetricsApp(self.sampler, self.errors, tenant_labels, sources)
+        self.app = MetricsApp(self.sampler, self.errors, tenant_labels, sources,
+                              profile=conf.prometheus.metric_names,
+                              device_info=conf.prometheus.device_info)
         self.sampler.on_snapshot.append(self.app.prepare)
         if self.events is not None:
             self.sampler.on_snapshot.append(self.events.counters.on_snapshot)

@@ -23,7 +23,8 @@ EXTRA = "extra"  # the collectd virt plugin's extra statistics ([DEFAULT] extra_
 SELF = "self"  # the exporter's own health
 EVENTS = "events"  # domain events ([events] enabled)
 NOVA = "nova"  # the Nova API fallback (credentials configured)
-SOURCES = (CORE, EXTRA, SELF, EVENTS, NOVA)
+DEVICES = "devices"  # the cached domain descriptions ([prometheus] device_info)
+SOURCES = (CORE, EXTRA, SELF, EVENTS, NOVA, DEVICES)
 
 # The labels every per-VM series starts with; the tenant labels follow.
 DOMAIN_LABELS = ("domain", "uuid")
@@ -441,6 +442,20 @@ FAMILIES: tuple[Family, ...] = (
          "Duration of host-wide Nova look-ups, in seconds.", source=NOVA),
     _own("enricher_nova_lookups_total", COUNTER, "",
          "Host-wide Nova look-ups by result (ok, error).", ("result",), source=NOVA),
+    # -- devices: the domain XML read with the tenancy, [prometheus] device_info ------
+    Family("libvirt_domain_block_info", GAUGE, "",
+           "A disk of the domain as its XML describes it (always 1): bus, device type, "
+           "driver type, cache mode, source type and source (file, block device, "
+           "pool/volume, or the RBD pool/image of a network disk) and serial (the "
+           "Cinder volume id of a volume-backed disk).",
+           ("device", "bus", "device_type", "driver_type", "cache", "source_type",
+            "source", "serial"), DEVICES, True),
+    Family("libvirt_domain_interface_info", GAUGE, "",
+           "A network interface of the domain as its XML describes it (always 1): MAC, "
+           "type, bridge (or network), model, MTU, the Neutron port id and the port's "
+           "fixed IPs (comma-separated, where Nova's metadata lists them).",
+           ("interface", "mac", "type", "bridge", "model", "mtu", "port_id", "fixed_ips"),
+           DEVICES, True),
 )
 
 BY_NAME: dict[str, Family] = {family.name: family for family in FAMILIES}

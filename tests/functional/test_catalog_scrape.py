@@ -106,7 +106,8 @@ def test_a_full_scrape_matches_the_catalog(service_factory, node_file, nova_conf
     svc = service_factory(
         fixtures.test_node_uri(node_file), [nova_conf], extra_stats=list(selectors.NAMES),
         libvirt__read_only=False, events__enabled=True, events__stop_delay=0.0,
-        events__webhook_url=webhook_url, prometheus__tenant_labels=TENANT_LABELS)
+        events__webhook_url=webhook_url, prometheus__tenant_labels=TENANT_LABELS,
+        prometheus__device_info=True)
     dom = svc.connection.get().lookupByUUIDString(RUNNING)
     dom.suspend()
     dom.resume()

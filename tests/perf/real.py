@@ -33,6 +33,7 @@ from tests.perf import (
 from tests.perf.windows import (
     ENRICHER,
     ENRICHER_BASELINE,
+    ENRICHER_INOVEX,
     ENRICHER_LIBVIRT_CPU,
     GO,
     IDLE,
@@ -59,6 +60,8 @@ OPTIONS: options.Table = {
     "--ab-host-cpu": (False, "also run the enricher with [libvirt] cpu_time_from_cgroup and "
                              "vcpu_times_from_proc = false in every round (condition "
                              "enricher-libvirt-cpu)"),
+    "--ab-inovex": (False, "also run the enricher with [prometheus] metric_names = inovex "
+                           "in every round (condition enricher-inovex)"),
     "--baseline-source": (Path, "also run the enricher of this checkout (e.g. a git worktree "
                                 "of the previous release) in every round (condition "
                                 "enricher-baseline)"),
@@ -97,7 +100,8 @@ def _foreign(conn: libvirt.virConnect, ours: set[str]) -> int:
 def run_rounds(args: argparse.Namespace, bench: vms.BenchVMs, config: WindowConfig,
                conn: libvirt.virConnect) -> list[Window]:
     conditions = (ENRICHER, *((ENRICHER_LIBVIRT_CPU,) if args.ab_host_cpu else ()),
-                  *((ENRICHER_BASELINE,) if args.baseline_source else ()), GO)
+                  *((ENRICHER_BASELINE,) if args.baseline_source else ()),
+                  *((ENRICHER_INOVEX,) if args.ab_inovex else ()), GO)
     plan = Plan(tuple(int(s) for s in args.scrapers.split(",")), conditions)
     ours = {s.uuid for s in bench.specs}
     done = []
