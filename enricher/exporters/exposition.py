@@ -38,6 +38,9 @@ def _gzip_head(plain: bytes) -> tuple[bytes, zlib._Compress]:
 
 # A per-scrape source: the families it yields are rendered on every scrape.
 PerScrape = Callable[[], Iterable[Metric]]
+# A per-snapshot source: its families are rendered with the per-VM part, once
+# per snapshot (e.g. vm_up, whose tracker is fed the snapshot first).
+PerSnapshot = Callable[[Snapshot], Iterable[Metric]]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -64,12 +67,13 @@ class MetricsApp:
     """
 
     def __init__(self, sampler: Sampler, errors: ErrorCounts,
-                 tenant_labels: Sequence[str], per_scrape: Sequence[PerScrape] = ()
-                 ) -> None:
+                 tenant_labels: Sequence[str], per_scrape: Sequence[PerScrape] = (),
+                 per_snapshot: Sequence[PerSnapshot] = ()) -> None:
         self._sampler = sampler
         self._errors = errors
         self._tenant_labels = tuple(tenant_labels)
         self._per_scrape = tuple(per_scrape)
+        self._per_snapshot = tuple(per_snapshot)
         self._lock = threading.Lock()
         self._cached: _Rendered | None = None
 
@@ -85,7 +89,8 @@ class MetricsApp:
                 return cached
             plain = text.render(itertools.chain(
                 prometheus.domain_families(snap, self._tenant_labels),
-                extra_metrics.extra_families(snap, self._tenant_labels)))
+                extra_metrics.extra_families(snap, self._tenant_labels),
+                itertools.chain.from_iterable(s(snap) for s in self._per_snapshot)))
             self._cached = _Rendered(snap, plain, *_gzip_head(plain))
             return self._cached
 
