@@ -175,8 +175,17 @@ class WebServer:
         return self._sock.getsockname()[1]
 
     def route(self, path: str, handler: Handler) -> None:
-        """Serve ``path`` (with or without a trailing slash) by ``handler``."""
+        """Serve ``path`` (with or without a trailing slash) by ``handler``;
+        ``/a/*`` serves every path under ``/a/`` (the longest such prefix wins)."""
         self._routes[path.rstrip("/") or "/"] = handler
+
+    def _find(self, path: str) -> Handler | None:
+        key = path.rstrip("/") or "/"
+        handler = self._routes.get(key)
+        while handler is None and key not in ("", "/"):
+            key = key.rpartition("/")[0]
+            handler = self._routes.get(key + "/*")
+        return handler
 
     def start(self) -> None:
         ready = threading.Event()
@@ -326,7 +335,7 @@ class WebServer:
     async def _handle(self, event: h11.Request) -> Response | StreamResponse:
         target = event.target.decode("ascii", "replace")
         path, _, query = target.partition("?")
-        handler = self._routes.get(path.rstrip("/") or "/")
+        handler = self._find(path)
         if handler is None:
             return Response(404, b"not found\n")
         method = event.method.decode("ascii", "replace")
