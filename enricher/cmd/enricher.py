@@ -15,6 +15,7 @@ from typing import NoReturn
 from oslo_config import cfg
 
 from enricher import malloc, rlimit, service
+from enricher.cmd import api
 from enricher.cmd.masakari import masakari_sink
 from enricher.cmd.nova import nova_fallback
 from enricher.events.monitor import EventMonitor
@@ -85,8 +86,11 @@ class Service:
         self.sampler = Sampler(self.connection, reader, self.resolver,
                                self.errors, interval=conf.interval, extra=self.extra)
         masakari = masakari_sink(conf, self.errors.threads)  # cfg.Error if unusable
+        self.api = api.api_part(conf, self.sampler)
         self.events = (EventMonitor(conf, self.connection, self.resolver, self.errors,
-                                    on_event=self.sampler.wake, masakari=masakari)
+                                    on_event=self.sampler.wake, masakari=masakari,
+                                    sinks=[self.api.events] if self.api and self.api.events
+                                    else ())
                        if conf.events.enabled else None)
         # A dropped or restored connection shows in the next collection, soon.
         self.connection.on_close.append(lambda _reason: self.sampler.wake())
@@ -98,6 +102,7 @@ class Service:
             lambda: runtime_families(self.errors.threads, self.server.stats)]
         sources += per_scrape(self.events, self.nova, tenant_labels)
         self.app = MetricsApp(self.sampler, self.errors, tenant_labels, sources,
+                              self.api.per_snapshot(tuple(tenant_labels)) if self.api else (),
                               profile=conf.prometheus.metric_names,
                               device_info=conf.prometheus.device_info)
         self.sampler.on_snapshot.append(self.app.prepare)
@@ -105,14 +110,20 @@ class Service:
             self.sampler.on_snapshot.append(self.events.counters.on_snapshot)
         endpoints.add_routes(self.server, self.app,
                              HealthInputs(self.sampler, self.errors.threads, conf.interval))
+        if self.api is not None:
+            api.serve(conf, self.api, self.sampler, self.server, web_limits(conf))
 
     def start(self) -> None:
         if self.events is not None:
             self.events.start()
         self.sampler.start()
         self.server.start()
+        if self.api is not None and self.api.server is not None:
+            self.api.server.start()
 
     def stop(self) -> None:
+        if self.api is not None and self.api.server is not None:
+            self.api.server.stop()
         self.server.stop()
         self.sampler.stop()
         if self.events is not None:
@@ -134,7 +145,8 @@ def web_limits(conf: cfg.ConfigOpts) -> Limits:
     """The HTTP server's limits from [prometheus]."""
     opts = conf.prometheus
     return Limits(max_connections=opts.max_connections, idle_timeout=opts.idle_timeout,
-                  send_timeout=opts.send_timeout, listen_backlog=opts.listen_backlog)
+                  send_timeout=opts.send_timeout, listen_backlog=opts.listen_backlog,
+                  max_streams=conf.api.max_streams)
 
 
 # Signals the main thread waits for; every other thread has them blocked.

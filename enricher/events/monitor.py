@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import queue
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from oslo_config import cfg
 
 from enricher import exceptions
 from enricher.events.counters import EventCounters
-from enricher.events.dispatch import Dispatcher
+from enricher.events.dispatch import Dispatcher, Sink
 from enricher.events.log import EventLog, to_record
 from enricher.events.masakari import MasakariSink
 from enricher.events.webhook import WebhookSink
@@ -37,7 +37,8 @@ class EventMonitor:
     def __init__(self, conf: cfg.ConfigOpts, connection: Connection, resolver: Resolver,
                  errors: ErrorCounts, loop: libvirt_events.EventLoop | None = None,
                  on_event: Callable[[], None] | None = None,
-                 masakari: MasakariSink | None = None) -> None:
+                 masakari: MasakariSink | None = None, sinks: Sequence[Sink] = ()
+                 ) -> None:
         libvirt_events.register_default_impl()
         opts = conf.events
         self._connection = connection
@@ -58,7 +59,7 @@ class EventMonitor:
                         if opts.webhook_url else None)
         self.masakari = masakari
         self._on_event = on_event
-        self.dispatcher = Dispatcher(self.queue, resolver, [self._record], errors,
+        self.dispatcher = Dispatcher(self.queue, resolver, [self._record, *sinks], errors,
                                      opts.stop_delay, self._keep_connected)
         if opts.keepalive_interval:
             connection.keepalive = (opts.keepalive_interval, opts.keepalive_count)

@@ -23,8 +23,9 @@ EXTRA = "extra"  # the collectd virt plugin's extra statistics ([DEFAULT] extra_
 SELF = "self"  # the exporter's own health
 EVENTS = "events"  # domain events ([events] enabled)
 NOVA = "nova"  # the Nova API fallback (credentials configured)
+API = "api"  # vAdvisor's extras ([api] enabled): rendered with the per-VM part
 DEVICES = "devices"  # the cached domain descriptions ([prometheus] device_info)
-SOURCES = (CORE, EXTRA, SELF, EVENTS, NOVA, DEVICES)
+SOURCES = (CORE, EXTRA, API, SELF, EVENTS, NOVA, DEVICES)
 
 # The labels every per-VM series starts with; the tenant labels follow.
 DOMAIN_LABELS = ("domain", "uuid")
@@ -344,6 +345,11 @@ FAMILIES: tuple[Family, ...] = (
     _own("enricher_extra_busy_domains", GAUGE, "",
          "Domains whose extra statistics are skipped because a call into them is still "
          "stuck.", source=EXTRA),
+    # -- api: [api] enabled, rendered with the per-VM part -----------------------------
+    Family("vm_up", GAUGE, "",
+           "Whether the domain runs (1) or not (0, for [api] vm_up_stale_period after it "
+           "shut off or disappeared; then the series goes away). While libvirt does not "
+           "answer, the last values are kept.", (), API, True),
     # -- self: the exporter's own health, rendered on every scrape ---------------------
     _own("enricher_collection_duration_seconds", GAUGE, "seconds",
          "Wall time of the last collection from libvirt, in seconds."),
