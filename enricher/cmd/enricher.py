@@ -17,6 +17,7 @@ from oslo_config import cfg
 from enricher import malloc, rlimit, service
 from enricher.cmd.masakari import masakari_sink
 from enricher.cmd.nova import nova_fallback
+from enricher.cmd.statsd import statsd_exporter
 from enricher.events.monitor import EventMonitor
 from enricher.exporters import endpoints, event_metrics, nova_metrics
 from enricher.exporters.endpoints import HealthInputs
@@ -97,6 +98,9 @@ class Service:
         sources: list[PerScrape] = [
             lambda: runtime_families(self.errors.threads, self.server.stats)]
         sources += per_scrape(self.events, self.nova, tenant_labels)
+        self.statsd = statsd_exporter(conf, self.sampler, self.errors)
+        if self.statsd is not None:
+            sources.append(self.statsd.families)
         self.app = MetricsApp(self.sampler, self.errors, tenant_labels, sources)
         self.sampler.on_snapshot.append(self.app.prepare)
         if self.events is not None:
@@ -108,10 +112,14 @@ class Service:
         if self.events is not None:
             self.events.start()
         self.sampler.start()
+        if self.statsd is not None:
+            self.statsd.start()
         self.server.start()
 
     def stop(self) -> None:
         self.server.stop()
+        if self.statsd is not None:
+            self.statsd.stop()
         self.sampler.stop()
         if self.events is not None:
             self.events.stop()
