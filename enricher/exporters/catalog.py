@@ -384,9 +384,10 @@ FAMILIES: tuple[Family, ...] = (
          ("reason",)),
     # -- self, the StatsD sender: [statsd] enabled, rendered on every scrape ----------
     _own("enricher_statsd_datagrams_total", COUNTER, "",
-         "UDP datagrams for the StatsD server by result: sent, or failed (not sent: "
-         "refused, host unresolvable, socket buffer full, ...; the reasons are in "
-         "enricher_errors_total{source=\"statsd\"}). Only with [statsd] enabled.",
+         "UDP datagrams for the StatsD server by result: sent (handed to the kernel), "
+         "or failed (not sent: host unresolvable, socket buffer full, refused, ...). "
+         "Reasons, and refusals the kernel reports later for datagrams sent, are in "
+         "enricher_errors_total{source=\"statsd\"}. Only with [statsd] enabled.",
          ("result",)),
     _own("enricher_statsd_lines_total", COUNTER, "",
          "StatsD lines packed into datagrams (only with [statsd] enabled)."),

@@ -6,7 +6,7 @@ StatsD has no quoting: ``.`` separates path segments, ``:`` the value,
 name (any Unicode string a Keystone or Nova user typed) is therefore written
 percent-encoded, as in a URL: every character outside a small ASCII set
 becomes ``%XX`` per byte of its UTF-8 form (``%`` itself is ``%25``).
-The mapping is one to one, so ``unescape`` gives the name back, and the
+The mapping is one to one, so ``unescape_segment`` and ``unescape_tag`` give the name back, and the
 result is plain ASCII that every StatsD server and Graphite accept.
 
 * name segments keep ``A-Z a-z 0-9 _ -``; an empty value is ``_`` (unknown)
@@ -55,8 +55,11 @@ def tag(value: str) -> str:
     return _escape(value, TAG_SAFE)
 
 
-def unescape(text: str) -> str:
-    """The original of ``segment()`` or ``tag()`` output (``_`` gives "")."""
-    if text == UNKNOWN:
-        return ""
+def unescape_tag(text: str) -> str:
+    """The original of ``tag()`` output."""
     return urllib.parse.unquote(text, errors="surrogatepass")
+
+
+def unescape_segment(text: str) -> str:
+    """The original of ``segment()`` output (``_`` gives "")."""
+    return "" if text == UNKNOWN else unescape_tag(text)

@@ -19,7 +19,7 @@ from prometheus_client.core import Metric
 
 from enricher import health
 from enricher.exporters.prometheus import labelled_family, value_family
-from enricher.exporters.statsd import packing
+from enricher.exporters.statsd import packing, sender
 from enricher.exporters.statsd.lines import Formatter
 from enricher.exporters.statsd.sender import UdpSender
 from enricher.health import ErrorCounts
@@ -75,13 +75,16 @@ class StatsdExporter:
         outcome = self._sender.send(packed.datagrams)
         for kind, count in outcome.failed.items():
             self._errors.add(SOURCE, kind, count)
+        if outcome.refused_before:
+            self._errors.add(SOURCE, sender.REFUSED, outcome.refused_before)
         stats = self.stats
         stats.sent += outcome.sent
         stats.failed += outcome.failures
         stats.lines += packed.lines
         stats.duration = time.monotonic() - started
-        if outcome.failures:
-            kind = outcome.failed.most_common(1)[0][0]
+        if not outcome.ok:
+            kind = (outcome.failed.most_common(1)[0][0] if outcome.failed
+                    else sender.REFUSED)
             if self._failing is None:
                 LOG.warning("StatsD target %s:%d: datagrams not sent (%s); counting them "
                             "in enricher_errors_total{source=\"statsd\"} until it works",

@@ -1,9 +1,10 @@
 """The UDP socket to the StatsD server: resolved, connected, never blocking a send.
 
 The socket is connected, so the kernel reports an ICMP "port unreachable"
-for an earlier datagram as ECONNREFUSED on a later send: a target that is
-down shows as refused sends, not as silence. A name is resolved again after
-any failure and every ``RESOLVE_EVERY`` seconds (the address may move).
+for an earlier datagram as ECONNREFUSED: on a later send (that datagram is
+not sent), or as the socket's pending error, read before each send. A target
+that is down shows as refusals, not as silence. A name is resolved again
+after a failure to resolve or send and every ``RESOLVE_EVERY`` seconds.
 """
 
 from __future__ import annotations
@@ -32,10 +33,15 @@ class Outcome:
 
     sent: int
     failed: collections.Counter[str]  # kind -> datagrams not sent
+    refused_before: int = 0  # refusals of earlier datagrams, reported since
 
     @property
     def failures(self) -> int:
         return sum(self.failed.values())
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.refused_before
 
 
 Resolve = Callable[[str, int], Sequence[tuple]]
@@ -75,18 +81,19 @@ class UdpSender:
     def send(self, datagrams: Sequence[bytes]) -> Outcome:
         """Send every datagram once; what failed, by kind, is counted, never raised."""
         failed: collections.Counter[str] = collections.Counter()
+        refused_before = self._pending_refusal()
         if not datagrams:
-            return Outcome(0, failed)
+            return Outcome(0, failed, refused_before)
         try:
             sock = self._socket()
         except (socket.gaierror, UnicodeError) as exc:
             LOG.debug("Cannot resolve StatsD host %s: %s", self.host, exc)
             failed[UNRESOLVABLE] = len(datagrams)
-            return Outcome(0, failed)
+            return Outcome(0, failed, refused_before)
         except OSError as exc:
             LOG.debug("Cannot open a socket to %s:%d: %s", self.host, self.port, exc)
             failed[SEND_FAILED] = len(datagrams)
-            return Outcome(0, failed)
+            return Outcome(0, failed, refused_before)
         sent = 0
         for datagram in datagrams:
             try:
@@ -105,9 +112,14 @@ class UdpSender:
                     break
             else:
                 sent += 1
-        if failed.keys() - {WOULD_BLOCK}:
-            self._resolved_at = -RESOLVE_EVERY  # resolve again on the next send
-        return Outcome(sent, failed)
+        return Outcome(sent, failed, refused_before)
+
+    def _pending_refusal(self) -> int:
+        """1 if the kernel holds an ECONNREFUSED for an earlier datagram (now cleared)."""
+        if self._sock is None:
+            return 0
+        code = self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        return 1 if code == errno.ECONNREFUSED else 0
 
     def close(self) -> None:
         if self._sock is not None:
