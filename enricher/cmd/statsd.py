@@ -17,7 +17,7 @@ def layout(conf: cfg.ConfigOpts) -> Layout:
     return Layout(tag_format=opts.tag_format, prefix=opts.prefix,
                   name_labels=tuple(opts.name_labels),
                   tenant_labels=tuple(conf.prometheus.tenant_labels),
-                  counters=opts.counters)
+                  counters=opts.counters, metrics=tuple(opts.metrics))
 
 
 def statsd_exporter(conf: cfg.ConfigOpts, sampler: Sampler, errors: ErrorCounts
@@ -26,6 +26,9 @@ def statsd_exporter(conf: cfg.ConfigOpts, sampler: Sampler, errors: ErrorCounts
     opts = conf.statsd
     if not opts.enabled:
         return None
+    if opts.tag_format == "none" and not opts.name_labels:
+        raise cfg.Error("[statsd] name_labels may not be empty with tag_format = none: "
+                        "every domain's lines would have the same names")
     return StatsdExporter(sampler.latest, Formatter(layout(conf)),
                           UdpSender(opts.host, opts.port), errors,
                           statsd_conf.send_interval(conf), opts.max_datagram_bytes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
+from enricher.exporters.statsd import selection
 from enricher.tenancy import model
 
 GROUP = "statsd"
@@ -89,6 +90,15 @@ OPTS = [
                      "(``_`` when unknown): "
                      "``<prefix>.<project_name>.<uuid>.<metric>[.<device>]``. "
                      "uuid is the domain's UUID (Nova's instance UUID)."),
+    cfg.ListOpt("metrics",
+                item_type=cfg.types.String(choices=selection.SENDABLE),
+                default=list(selection.DEFAULT_METRICS),
+                help="Metric families sent, by their /metrics name: about what "
+                     "vAdvisor sends by default (state, CPU, vCPU, memory, disk "
+                     "and network I/O). Empty sends every per-VM gauge and "
+                     "counter (info series excepted), about twice the lines. "
+                     "Families of [DEFAULT] extra_stats are only there when "
+                     "their selector is on."),
     cfg.StrOpt("counters",
                default="delta",
                choices=COUNTER_MODES,

@@ -152,3 +152,19 @@ def test_a_line_over_the_limit_is_dropped_and_counted() -> None:
 def test_a_line_of_exactly_the_limit_fits() -> None:
     line = "y" * 96 + ":1|g"
     assert packing.pack(["a:1|g", line], 100).datagrams == (b"a:1|g", line.encode())
+
+
+def test_only_the_chosen_metrics_are_sent() -> None:
+    layout = Layout(metrics=("libvirt_domain_info_state", "libvirt_domain_cpu_time_seconds_total"))
+    formatter = Formatter(layout)
+    formatter.lines(snapshot())
+    names = {line.split(":")[0].rsplit(".", 1)[-1]
+             for line in formatter.lines(snapshot(cpu_ns=3_000_000_000))}
+    assert names == {"libvirt_domain_info_state", "libvirt_domain_cpu_time_seconds_total"}
+
+
+def test_the_default_metrics_are_sendable_catalog_families() -> None:
+    from enricher.exporters.statsd import selection
+
+    assert set(selection.DEFAULT_METRICS) <= set(selection.SENDABLE)
+    assert "libvirt_domain_openstack_info" not in selection.SENDABLE
