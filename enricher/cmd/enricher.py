@@ -18,6 +18,7 @@ from enricher import malloc, rlimit, service
 from enricher.cmd import api
 from enricher.cmd.masakari import masakari_sink
 from enricher.cmd.nova import nova_fallback
+from enricher.cmd.statsd import statsd_exporter
 from enricher.events.monitor import EventMonitor
 from enricher.exporters import endpoints, event_metrics, nova_metrics
 from enricher.exporters.endpoints import HealthInputs
@@ -101,6 +102,9 @@ class Service:
         sources: list[PerScrape] = [
             lambda: runtime_families(self.errors.threads, self.server.stats)]
         sources += per_scrape(self.events, self.nova, tenant_labels)
+        self.statsd = statsd_exporter(conf, self.sampler, self.errors)
+        if self.statsd is not None:
+            sources.append(self.statsd.families)
         self.app = MetricsApp(self.sampler, self.errors, tenant_labels, sources,
                               self.api.per_snapshot(tuple(tenant_labels)) if self.api else (),
                               profile=conf.prometheus.metric_names,
@@ -117,6 +121,8 @@ class Service:
         if self.events is not None:
             self.events.start()
         self.sampler.start()
+        if self.statsd is not None:
+            self.statsd.start()
         self.server.start()
         if self.api is not None and self.api.server is not None:
             self.api.server.start()
@@ -125,6 +131,8 @@ class Service:
         if self.api is not None and self.api.server is not None:
             self.api.server.stop()
         self.server.stop()
+        if self.statsd is not None:
+            self.statsd.stop()
         self.sampler.stop()
         if self.events is not None:
             self.events.stop()

@@ -6,9 +6,10 @@ import itertools
 
 from oslo_config import cfg
 
-from enricher.conf import api, default, events, extra, libvirt, masakari, nova, prometheus
+from enricher.conf import (api, default, events, extra, libvirt, masakari, nova, prometheus,
+                           statsd)
 
-MODULES = (default, extra, libvirt, prometheus, nova, events, masakari, api)
+MODULES = (default, extra, libvirt, prometheus, nova, events, masakari, api, statsd)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:

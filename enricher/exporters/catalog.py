@@ -394,6 +394,21 @@ FAMILIES: tuple[Family, ...] = (
          "the cap), rejected (503, every connection busy), send_timeout (the client "
          "read too slowly), header_too_large (431, a header block over 64 KiB).",
          ("reason",)),
+    # -- self, the StatsD sender: [statsd] enabled, rendered on every scrape ----------
+    _own("enricher_statsd_datagrams_total", COUNTER, "",
+         "UDP datagrams for the StatsD server by result: sent (handed to the kernel), "
+         "or failed (not sent: host unresolvable, socket buffer full, refused, ...). "
+         "Reasons, and refusals the kernel reports later for datagrams sent, are in "
+         "enricher_errors_total{source=\"statsd\"}. Only with [statsd] enabled.",
+         ("result",)),
+    _own("enricher_statsd_lines_total", COUNTER, "",
+         "StatsD lines packed into datagrams (only with [statsd] enabled)."),
+    _own("enricher_statsd_send_duration_seconds", GAUGE, "seconds",
+         "Wall time of the last StatsD send, formatting included, in seconds (only "
+         "with [statsd] enabled)."),
+    _own("enricher_statsd_last_success_timestamp_seconds", GAUGE, "seconds",
+         "Unix time of the last StatsD send in which every datagram went out, 0 "
+         "before the first (only with [statsd] enabled)."),
     # -- events: [events] enabled, rendered on every scrape ----------------------------
     Family("libvirt_domain_events_total", COUNTER, "",
            "Domain events libvirt reported (lifecycle, reboot, watchdog, I/O error, "

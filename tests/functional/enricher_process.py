@@ -81,10 +81,11 @@ def command(config: pathlib.Path) -> list[str]:
 
 @contextlib.contextmanager
 def running(workdir: pathlib.Path, extra: str = "", prefix: Sequence[str] = (),
-            timeout: float = 30.0) -> Iterator[Enricher]:
-    """Start the enricher (behind ``prefix``, e.g. prlimit), yield once it serves."""
+            timeout: float = 30.0, uri: str | None = None) -> Iterator[Enricher]:
+    """Start the enricher (behind ``prefix``, e.g. prlimit), yield once it serves
+    (on ``uri``, the demo node by default)."""
     port = free_port()
-    config = write_config(workdir, port, extra)
+    config = write_config(workdir, port, extra, uri)
     log = workdir / ("enricher-%d.log" % port)
     with log.open("wb") as out:
         proc = subprocess.Popen([*prefix, *command(config)], cwd=REPO, stdout=out,
