@@ -17,11 +17,12 @@ from oslo_config import cfg
 from enricher import malloc, rlimit, service
 from enricher.cmd.masakari import masakari_sink
 from enricher.cmd.nova import nova_fallback
+from enricher.cmd.web import web_guard
 from enricher.events.monitor import EventMonitor
 from enricher.exporters import endpoints, event_metrics, nova_metrics
 from enricher.exporters.endpoints import HealthInputs
 from enricher.exporters.exposition import MetricsApp, PerScrape
-from enricher.exporters.runtime_metrics import runtime_families
+from enricher.exporters.runtime_metrics import guard_families, runtime_families
 from enricher.exporters.web import Limits, WebServer
 from enricher.extra import catalog as extra_catalog
 from enricher.extra.runner import ExtraRunner
@@ -92,10 +93,14 @@ class Service:
         self.connection.on_close.append(lambda _reason: self.sampler.wake())
         self.connection.on_reconnect.append(lambda _conn: self.sampler.wake())
         tenant_labels = conf.prometheus.tenant_labels
+        self.guard = web_guard(conf)  # cfg.Error if the web config file is unusable
         self.server = WebServer(conf.prometheus.host, conf.prometheus.port,
-                                web_limits(conf))
+                                web_limits(conf), self.guard)
         sources: list[PerScrape] = [
             lambda: runtime_families(self.errors.threads, self.server.stats)]
+        if self.guard is not None:
+            guard = self.guard
+            sources.append(lambda: guard_families(guard))
         sources += per_scrape(self.events, self.nova, tenant_labels)
         self.app = MetricsApp(self.sampler, self.errors, tenant_labels, sources)
         self.sampler.on_snapshot.append(self.app.prepare)
