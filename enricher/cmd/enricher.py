@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -124,6 +124,12 @@ class Service:
             self.nova.stop()
         self.connection.close()
 
+    def reload(self) -> None:
+        """SIGHUP: logging and the web config re-read; every other part keeps running."""
+        service.reload_logging(self.conf)
+        if self.guard is not None:
+            self.guard.reload()
+
     def stop_within(self, timeout: float) -> bool:
         """``stop()``, given up after ``timeout`` seconds (a call stuck in
         libvirt must not hold the process); whether it finished."""
@@ -147,14 +153,18 @@ SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
 STOP_TIMEOUT = 4.0
 
 
-def wait_for_stop() -> int:
-    """Wait for SIGTERM or SIGINT (SIGHUP is logged and ignored); the signal."""
+def wait_for_stop(on_hangup: Callable[[], None] = lambda: None) -> int:
+    """Wait for SIGTERM or SIGINT, calling ``on_hangup`` on each SIGHUP; the signal."""
     while True:
         signum = signal.sigwait(SIGNALS)
         if signum != signal.SIGHUP:
             return signum
-        LOG.info("SIGHUP received: the configuration is only read at start-up; "
-                 "restart the service to apply changes. Still running.")
+        LOG.info("SIGHUP received: re-reading the logging configuration and the web "
+                 "config (other options apply at the next restart)")
+        try:
+            on_hangup()
+        except Exception:  # a failed reload must not stop the service
+            LOG.exception("Reloading on SIGHUP failed; still running")
 
 
 def _exit(code: int) -> NoReturn:
@@ -188,8 +198,11 @@ def main(argv: Sequence[str] | None = None) -> int:
               % (conf.prometheus.host, conf.prometheus.port, exc.strerror),
               file=sys.stderr)
         return 1
+    # Every option in effect, at DEBUG, secret ones (passwords) masked; after
+    # Service() so that the Keystone auth plugin's options are registered.
+    conf.log_opt_values(LOG, logging.DEBUG)
     svc.start()
-    signum = wait_for_stop()
+    signum = wait_for_stop(svc.reload)
     LOG.info("Stopping on %s", signal.Signals(signum).name)
     if not svc.stop_within(STOP_TIMEOUT):
         LOG.warning("Parts of the service did not stop within %.0f s; exiting anyway",
