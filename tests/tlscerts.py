@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import ipaddress
+import ssl
 from pathlib import Path
 
 import bcrypt
@@ -16,6 +17,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+USER, PASSWORD = "prometheus", "scrape-Secret-42"  # the web config's basic-auth user
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,3 +93,33 @@ class Authority:
 def bcrypt_hash(password: str, cost: int = 4) -> str:
     """A bcrypt hash as htpasswd -B makes (cost 4: fast tests; production uses 10+)."""
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(cost)).decode()
+
+
+class Pki:
+    """A CA, a server certificate, a client certificate and a web config file."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.ca = Authority(directory)
+        self.server = self.ca.issue("server", "enricher.test")
+        self.client = self.ca.issue("client", "prometheus", dns=("prometheus.test",),
+                                    ips=(), client=True)
+        self.web = directory / "web.yml"
+
+    def write(self, auth: str = "RequireAndVerifyClientCert", users: bool = True,
+              extra_tls: str = "", extra: str = "", password: str = PASSWORD) -> None:
+        text = ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+                f"  client_auth_type: {auth}\n")
+        if auth != "NoClientCert":
+            text += f"  client_ca_file: {self.ca.ca_file.name}\n"
+        text += extra_tls
+        if users:
+            text += f"basic_auth_users:\n  {USER}: '{bcrypt_hash(password)}'\n"
+        self.web.write_text(text + extra)
+
+    def client_context(self, cert: Pair | None = None, ca: Path | None = None
+                       ) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(ca or self.ca.ca_file))
+        if cert is not None:
+            context.load_cert_chain(str(cert.cert), str(cert.key))
+        return context

@@ -20,41 +20,10 @@ from oslo_config import cfg
 
 from enricher.cmd.enricher import Service
 from tests.functional.conftest import make_conf, parse
-from tests.tlscerts import Authority, Pair, bcrypt_hash
+from tests.tlscerts import PASSWORD, USER, Authority, Pki
 
 DEMO_NODE = pathlib.Path(__file__).resolve().parents[2] / "enricher" / "demo" / "demo-node.xml"
 DEMO_URI = "test://%s" % DEMO_NODE
-USER, PASSWORD = "prometheus", "scrape-Secret-42"
-
-
-class Pki:
-    """A CA, a server certificate, a client certificate and a web config file."""
-
-    def __init__(self, directory: pathlib.Path) -> None:
-        self.directory = directory
-        self.ca = Authority(directory)
-        self.server = self.ca.issue("server", "enricher.test")
-        self.client = self.ca.issue("client", "prometheus", dns=("prometheus.test",),
-                                    ips=(), client=True)
-        self.web = directory / "web.yml"
-
-    def write(self, auth: str = "RequireAndVerifyClientCert", users: bool = True,
-              extra_tls: str = "", extra: str = "", password: str = PASSWORD) -> None:
-        text = ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
-                f"  client_auth_type: {auth}\n")
-        if auth != "NoClientCert":
-            text += f"  client_ca_file: {self.ca.ca_file.name}\n"
-        text += extra_tls
-        if users:
-            text += f"basic_auth_users:\n  {USER}: '{bcrypt_hash(password)}'\n"
-        self.web.write_text(text + extra)
-
-    def client_context(self, cert: Pair | None = None, ca: pathlib.Path | None = None
-                       ) -> ssl.SSLContext:
-        context = ssl.create_default_context(cafile=str(ca or self.ca.ca_file))
-        if cert is not None:
-            context.load_cert_chain(str(cert.cert), str(cert.key))
-        return context
 
 
 @pytest.fixture
