@@ -15,6 +15,7 @@ PACKAGES=(
     pkg-config
     prometheus
     prometheus-libvirt-exporter
+    prometheus-node-exporter
 )
 QEMU_CONF=${E2E_QEMU_CONF:-/etc/libvirt/qemu.conf}
 

@@ -13,6 +13,7 @@ from enricher.exporters.exposition import PerSnapshot
 from enricher.exporters.history import History
 from enricher.exporters.vm_up import VmUpTracker
 from enricher.exporters.web import Limits, WebServer
+from enricher.exporters.web_guard import WebGuard
 from enricher.sampler import Sampler
 
 LOG = logging.getLogger(__name__)
@@ -52,11 +53,13 @@ def own_port(conf: cfg.ConfigOpts) -> bool:
 
 
 def serve(conf: cfg.ConfigOpts, part: ApiPart, sampler: Sampler, metrics: WebServer,
-          limits: Limits) -> None:
-    """Add the routes to ``metrics``, or to a server of its own on [api] port."""
+          limits: Limits, guard: WebGuard | None = None) -> None:
+    """Add the routes to ``metrics``, or to a server of its own on [api] port
+    (behind the same web config ``guard``: TLS, basic auth, headers)."""
     api = rest.RestApi(sampler, part.history, part.events, conf.api.stream_keepalive)
     if own_port(conf):
-        part.server = WebServer(conf.api.host or conf.prometheus.host, conf.api.port, limits)
+        part.server = WebServer(conf.api.host or conf.prometheus.host, conf.api.port, limits,
+                                guard)
         rest.add_routes(part.server, api, own_port=True)
     else:
         rest.add_routes(metrics, api, own_port=False)

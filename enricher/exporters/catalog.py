@@ -409,6 +409,20 @@ FAMILIES: tuple[Family, ...] = (
     _own("enricher_statsd_last_success_timestamp_seconds", GAUGE, "seconds",
          "Unix time of the last StatsD send in which every datagram went out, 0 "
          "before the first (only with [statsd] enabled)."),
+    # -- web config: [prometheus] web_config_file set, rendered on every scrape --------
+    _own("enricher_http_tls_handshake_errors_total", COUNTER, "",
+         "TLS handshakes that failed, by reason: plain_http (an HTTP request to the TLS "
+         "port), no_client_certificate, bad_client_certificate (did not verify), "
+         "client_san_not_allowed, protocol (versions, ciphers), timeout, closed.",
+         ("reason",)),
+    _own("enricher_http_auth_failures_total", COUNTER, "",
+         "Requests answered 401: no, malformed or wrong basic-auth credentials."),
+    _own("enricher_web_config_last_reload_successful", GAUGE, "",
+         "Whether the last re-read of the web config file and its certificates "
+         "succeeded (1) or kept the previous configuration (0)."),
+    _own("enricher_web_config_reloads_total", COUNTER, "",
+         "Re-reads of the web config file or its certificates after start-up "
+         "(on change or SIGHUP), by result (success, failure).", ("result",)),
     # -- events: [events] enabled, rendered on every scrape ----------------------------
     Family("libvirt_domain_events_total", COUNTER, "",
            "Domain events libvirt reported (lifecycle, reboot, watchdog, I/O error, "

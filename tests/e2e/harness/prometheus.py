@@ -105,14 +105,19 @@ def _ready(server: PrometheusServer) -> bool:
 
 @contextlib.contextmanager
 def launch_prometheus(
-    workdir: Path, target: str, rules: Path | None = None, timeout: float = 30.0
+    workdir: Path, target: str, rules: Path | None = None, timeout: float = 30.0,
+    scrape_configs: str | None = None,
 ) -> Iterator[PrometheusServer]:
     """Start Prometheus scraping ``target`` (host:port) and evaluating ``rules``
-    (a rule file, if given), yield it, then stop it."""
+    (a rule file, if given), yield it, then stop it. ``scrape_configs`` (YAML
+    list items) replaces the one job scraping ``target``."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
     rule_files = f"rule_files:\n  - {rules}\n" if rules else ""
-    config.write_text(CONFIG_TEMPLATE.format(target=target, rule_files=rule_files))
+    text = CONFIG_TEMPLATE.format(target=target, rule_files=rule_files)
+    if scrape_configs is not None:
+        text = text.split("scrape_configs:")[0] + "scrape_configs:\n" + scrape_configs
+    config.write_text(text)
     port = procs.free_port()
     argv = [
         PROMETHEUS,
