@@ -17,6 +17,7 @@ from oslo_config import cfg
 from enricher import malloc, rlimit, service
 from enricher.cmd.masakari import masakari_sink
 from enricher.cmd.nova import nova_fallback
+from enricher.cmd.snmp import snmp_agent_from
 from enricher.events.monitor import EventMonitor
 from enricher.exporters import endpoints, event_metrics, nova_metrics
 from enricher.exporters.endpoints import HealthInputs
@@ -85,8 +86,10 @@ class Service:
         self.sampler = Sampler(self.connection, reader, self.resolver,
                                self.errors, interval=conf.interval, extra=self.extra)
         masakari = masakari_sink(conf, self.errors.threads)  # cfg.Error if unusable
+        self.snmp = snmp_agent_from(conf, self.errors)  # cfg.Error if unusable
         self.events = (EventMonitor(conf, self.connection, self.resolver, self.errors,
-                                    on_event=self.sampler.wake, masakari=masakari)
+                                    on_event=self.sampler.wake, masakari=masakari,
+                                    sinks=self.snmp.sinks() if self.snmp else ())
                        if conf.events.enabled else None)
         # A dropped or restored connection shows in the next collection, soon.
         self.connection.on_close.append(lambda _reason: self.sampler.wake())
@@ -101,6 +104,8 @@ class Service:
         self.sampler.on_snapshot.append(self.app.prepare)
         if self.events is not None:
             self.sampler.on_snapshot.append(self.events.counters.on_snapshot)
+        if self.snmp is not None:
+            self.snmp.wire(self.sampler, self.connection)
         endpoints.add_routes(self.server, self.app,
                              HealthInputs(self.sampler, self.errors.threads, conf.interval))
 
@@ -109,8 +114,12 @@ class Service:
             self.events.start()
         self.sampler.start()
         self.server.start()
+        if self.snmp is not None:
+            self.snmp.start()
 
     def stop(self) -> None:
+        if self.snmp is not None:
+            self.snmp.stop()
         self.server.stop()
         self.sampler.stop()
         if self.events is not None:

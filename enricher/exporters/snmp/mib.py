@@ -65,6 +65,7 @@ class Column:
     factor: float = 1  # extra families: catalog value times factor
     labels: tuple[tuple[str, str], ...] = ()  # extra families: the point's labels to pick
     access: str = "read-only"
+    value_label: str = ""  # info families: the label whose value the column serves
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -123,9 +124,10 @@ HEALTH_SCALARS = (
 )
 
 VM_INDEX = Column("enrVmIndex", 1, INDEX, "derived:vm_index",
-                  "The domain's index: the first 31 bits of its UUID (0 becomes 1), or "
-                  "the next free value when two UUIDs share them. Stable for the "
-                  "domain's lifetime, across restarts of the enricher.",
+                  "The domain's index: its UUID as a 128-bit number modulo "
+                  "2147483647, plus 1 (the next free value in the rare case two "
+                  "UUIDs share it). Stable for the domain's lifetime, across "
+                  "restarts of the enricher.",
                   access="not-accessible")
 
 VM_TABLE = Table("enrVm", 2, "EnrVmEntry",
@@ -236,17 +238,18 @@ VCPU_TABLE = Table("enrVcpu", 5, "EnrVcpuEntry",
            "State of the virtual CPU."),
     Column("enrVcpuAffinity", 4, UTF8, "family:libvirt_domain_vcpu_affinity",
            "The host CPUs the vCPU may run on, as a list of numbers and ranges "
-           "(0-3,8) ([DEFAULT] extra_stats vcpupin); absent when not collected."),
+           "(0-3,8) ([DEFAULT] extra_stats vcpupin); absent when not collected.",
+           value_label="cpu"),
 ))
 
 _BG = (("kind", "background"),)
 
 
 def _x(name: str, subid: int, syntax: Syntax, family: str, description: str,
-       units: str = "", factor: float = 1, labels: tuple[tuple[str, str], ...] = ()
-       ) -> Column:
+       units: str = "", factor: float = 1, labels: tuple[tuple[str, str], ...] = (),
+       value_label: str = "") -> Column:
     return Column("enrVmx" + name, subid, syntax, "family:" + family, description, units,
-                  factor, labels)
+                  factor, labels, value_label=value_label)
 
 
 EXTRA_TABLE = Table("enrVmx", 6, "EnrVmxEntry",
@@ -264,13 +267,14 @@ EXTRA_TABLE = Table("enrVmx", 6, "EnrVmxEntry",
     _x("StateSeverity", 3, SEVERITY, "libvirt_domain_state_severity",
        "The collectd virt plugin's severity of the domain's state (domain_state)."),
     _x("StateReason", 4, UTF8, "libvirt_domain_state_reason_info",
-       "The reason the domain entered its state, readable (domain_state)."),
+       "The reason the domain entered its state, readable (domain_state).",
+       value_label="reason"),
     _x("JobType", 5, UTF8, "libvirt_domain_job_info",
        "Type of the domain's background job: bounded, unbounded, ... (job_stats).",
-       labels=_BG),
+       labels=_BG, value_label="type"),
     _x("JobOperation", 6, UTF8, "libvirt_domain_job_info",
        "Operation of the domain's background job: migration_out, dump, ... "
-       "(job_stats).", labels=_BG),
+       "(job_stats).", labels=_BG, value_label="operation"),
     _x("JobProgress", 7, GAUGE32, "libvirt_domain_job_progress_ratio",
        "Share of the background job's work done (job_stats).",
        "hundredths of a percent", 10000, _BG),
