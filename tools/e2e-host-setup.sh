@@ -15,6 +15,10 @@ PACKAGES=(
     pkg-config
     prometheus
     prometheus-libvirt-exporter
+    snmpd
+    snmp
+    snmptrapd
+    smitools
 )
 QEMU_CONF=${E2E_QEMU_CONF:-/etc/libvirt/qemu.conf}
 

@@ -349,61 +349,61 @@ NOTIFICATIONS_ = (
 )
 
 # Catalog families of the per-VM sources not served over SNMP, and why.
-NOT_SERVED = {
-    "libvirt_domain_openstack_info": "its fields are the enrVmTable's columns",
-    "libvirt_domain_info_maximum_vcpus": "Prometheus only",
-    "libvirt_domain_memory_usage_bytes": "the same value as enrVmBalloonCurrent",
-    "libvirt_domain_cpu_user_seconds_total": "Prometheus only",
-    "libvirt_domain_cpu_system_seconds_total": "Prometheus only",
-    "libvirt_domain_memory_rss_bytes": "Prometheus only",
-    "libvirt_domain_memory_unused_bytes": "guest balloon driver figures: Prometheus only",
-    "libvirt_domain_memory_available_bytes": "guest balloon driver figures: Prometheus only",
-    "libvirt_domain_memory_usable_bytes": "guest balloon driver figures: Prometheus only",
-    "libvirt_domain_memory_disk_caches_bytes": "guest balloon driver figures: Prometheus only",
-    "libvirt_domain_memory_swap_in_bytes_total": "guest balloon driver figures: Prometheus only",
-    "libvirt_domain_memory_swap_out_bytes_total": "guest balloon driver figures: Prometheus only",
-    "libvirt_domain_memory_major_faults_total": "guest balloon driver figures: Prometheus only",
-    "libvirt_domain_memory_minor_faults_total": "guest balloon driver figures: Prometheus only",
-    "libvirt_domain_vcpu_wait_seconds_total": "Prometheus only",
-    "libvirt_domain_vcpu_delay_seconds_total": "Prometheus only",
-    "libvirt_domain_block_read_time_seconds_total": "Prometheus only",
-    "libvirt_domain_block_write_time_seconds_total": "Prometheus only",
-    "libvirt_domain_block_flush_time_seconds_total": "Prometheus only",
-    "libvirt_domain_block_capacity_bytes": "Prometheus only (above Gauge32 in KiB for "
+_BALLOON = "guest balloon driver figures: Prometheus only"
+_PER_HOST_CPU = "one series per host CPU: Prometheus only"
+NOT_SERVED = {  # keyed like Column.source, so no name stands alone here
+    "family:libvirt_domain_openstack_info": "its fields are the enrVmTable's columns",
+    "family:libvirt_domain_info_maximum_vcpus": "Prometheus only",
+    "family:libvirt_domain_memory_usage_bytes": "the same value as enrVmBalloonCurrent",
+    "family:libvirt_domain_cpu_user_seconds_total": "Prometheus only",
+    "family:libvirt_domain_cpu_system_seconds_total": "Prometheus only",
+    "family:libvirt_domain_memory_rss_bytes": "Prometheus only",
+    "family:libvirt_domain_memory_unused_bytes": _BALLOON,
+    "family:libvirt_domain_memory_available_bytes": _BALLOON,
+    "family:libvirt_domain_memory_usable_bytes": _BALLOON,
+    "family:libvirt_domain_memory_disk_caches_bytes": _BALLOON,
+    "family:libvirt_domain_memory_swap_in_bytes_total": _BALLOON,
+    "family:libvirt_domain_memory_swap_out_bytes_total": _BALLOON,
+    "family:libvirt_domain_memory_major_faults_total": _BALLOON,
+    "family:libvirt_domain_memory_minor_faults_total": _BALLOON,
+    "family:libvirt_domain_vcpu_wait_seconds_total": "Prometheus only",
+    "family:libvirt_domain_vcpu_delay_seconds_total": "Prometheus only",
+    "family:libvirt_domain_block_read_time_seconds_total": "Prometheus only",
+    "family:libvirt_domain_block_write_time_seconds_total": "Prometheus only",
+    "family:libvirt_domain_block_flush_time_seconds_total": "Prometheus only",
+    "family:libvirt_domain_block_capacity_bytes": "Prometheus only (above Gauge32 in KiB for "
                                            "large volumes)",
-    "libvirt_domain_block_allocation_bytes": "Prometheus only",
-    "libvirt_domain_block_physical_bytes": "Prometheus only",
-    "libvirt_domain_perf_cache_occupancy_bytes": "Prometheus only",
-    "libvirt_domain_perf_memory_bandwidth_total_bytes_per_second": "Prometheus only",
-    "libvirt_domain_perf_memory_bandwidth_local_bytes_per_second": "Prometheus only",
-    "libvirt_domain_filesystem_info": "guest agent file systems: Prometheus only",
-    "libvirt_domain_job_time_remaining_seconds_completed": "",
-    "libvirt_domain_pcpu_time_seconds_total": "one series per host CPU: Prometheus only",
-    "libvirt_domain_pcpu_vcpu_time_seconds_total": "one series per host CPU: Prometheus only",
-    "libvirt_domain_memory_stats_updated_timestamp_seconds": "Prometheus only",
-    "libvirt_domain_memory_hugetlb_allocations_total": "Prometheus only",
-    "libvirt_domain_memory_hugetlb_allocation_failures_total": "Prometheus only",
-    "libvirt_domain_memory_bandwidth_local_bytes_total": "resctrl MBM: Prometheus only",
-    "libvirt_domain_memory_bandwidth_bytes_total": "resctrl MBM: Prometheus only",
-    "libvirt_domain_memory_dirty_rate_bytes_per_second": "Prometheus only",
-    "libvirt_domain_vcpu_memory_dirty_rate_bytes_per_second": "Prometheus only",
-    "libvirt_domain_memory_dirty_rate_calculation_info": "Prometheus only",
-    "libvirt_domain_memory_dirty_rate_calculation_start_timestamp_seconds":
+    "family:libvirt_domain_block_allocation_bytes": "Prometheus only",
+    "family:libvirt_domain_block_physical_bytes": "Prometheus only",
+    "family:libvirt_domain_perf_cache_occupancy_bytes": "Prometheus only",
+    "family:libvirt_domain_perf_memory_bandwidth_total_bytes_per_second": "Prometheus only",
+    "family:libvirt_domain_perf_memory_bandwidth_local_bytes_per_second": "Prometheus only",
+    "family:libvirt_domain_filesystem_info": "guest agent file systems: Prometheus only",
+    "family:libvirt_domain_pcpu_time_seconds_total": _PER_HOST_CPU,
+    "family:libvirt_domain_pcpu_vcpu_time_seconds_total": _PER_HOST_CPU,
+    "family:libvirt_domain_memory_stats_updated_timestamp_seconds": "Prometheus only",
+    "family:libvirt_domain_memory_hugetlb_allocations_total": "Prometheus only",
+    "family:libvirt_domain_memory_hugetlb_allocation_failures_total": "Prometheus only",
+    "family:libvirt_domain_memory_bandwidth_local_bytes_total": "resctrl MBM: Prometheus only",
+    "family:libvirt_domain_memory_bandwidth_bytes_total": "resctrl MBM: Prometheus only",
+    "family:libvirt_domain_memory_dirty_rate_bytes_per_second": "Prometheus only",
+    "family:libvirt_domain_vcpu_memory_dirty_rate_bytes_per_second": "Prometheus only",
+    "family:libvirt_domain_memory_dirty_rate_calculation_info": "Prometheus only",
+    "family:libvirt_domain_memory_dirty_rate_calculation_start_timestamp_seconds":
         "Prometheus only",
-    "libvirt_domain_memory_dirty_rate_calculation_period_seconds": "Prometheus only",
-    "libvirt_domain_job_memory_total_bytes": "Prometheus only",
-    "libvirt_domain_job_memory_processed_bytes": "Prometheus only",
-    "libvirt_domain_job_memory_remaining_bytes": "Prometheus only",
-    "libvirt_domain_job_memory_bandwidth_bytes_per_second": "Prometheus only",
-    "libvirt_domain_job_memory_dirty_rate_pages_per_second": "Prometheus only",
-    "libvirt_domain_job_memory_iterations": "Prometheus only",
-    "libvirt_domain_job_disk_total_bytes": "Prometheus only",
-    "libvirt_domain_job_disk_processed_bytes": "Prometheus only",
-    "libvirt_domain_job_disk_remaining_bytes": "Prometheus only",
-    "libvirt_domain_events_total": "events become notifications instead",
-    "libvirt_domain_last_event_timestamp_seconds": "events become notifications instead",
+    "family:libvirt_domain_memory_dirty_rate_calculation_period_seconds": "Prometheus only",
+    "family:libvirt_domain_job_memory_total_bytes": "Prometheus only",
+    "family:libvirt_domain_job_memory_processed_bytes": "Prometheus only",
+    "family:libvirt_domain_job_memory_remaining_bytes": "Prometheus only",
+    "family:libvirt_domain_job_memory_bandwidth_bytes_per_second": "Prometheus only",
+    "family:libvirt_domain_job_memory_dirty_rate_pages_per_second": "Prometheus only",
+    "family:libvirt_domain_job_memory_iterations": "Prometheus only",
+    "family:libvirt_domain_job_disk_total_bytes": "Prometheus only",
+    "family:libvirt_domain_job_disk_processed_bytes": "Prometheus only",
+    "family:libvirt_domain_job_disk_remaining_bytes": "Prometheus only",
+    "family:libvirt_domain_events_total": "events become notifications instead",
+    "family:libvirt_domain_last_event_timestamp_seconds": "events become notifications instead",
 }
-del NOT_SERVED["libvirt_domain_job_time_remaining_seconds_completed"]
 
 
 def all_columns() -> tuple[Column, ...]:
@@ -418,6 +418,11 @@ def families() -> frozenset[str]:
     """The catalog families some column serves."""
     return frozenset(c.source.partition(":")[2] for c in all_columns()
                      if c.source.startswith("family:"))
+
+
+def not_served() -> dict[str, str]:
+    """Catalog families of the per-VM sources not served over SNMP: name -> why."""
+    return {key.partition(":")[2]: why for key, why in NOT_SERVED.items()}
 
 
 def parse_oid(text: str) -> agentx.Oid:
