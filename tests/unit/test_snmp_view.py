@@ -10,7 +10,7 @@ from enricher.extra.base import Point
 from enricher.extra.runner import ExtraResult
 from enricher.libvirt.stats import sample_from_record
 from enricher.sampler import Snapshot
-from enricher.tenancy import model
+from enricher.tenancy import devices, model
 from tests.unit.test_catalog import RECORD
 
 UUID = "e22c05ef-5d01-420e-8189-a451e4f10d3e"
@@ -27,32 +27,6 @@ class Domain:
 
     def ID(self) -> int:  # noqa: N802 - libvirt's name
         return 3
-
-
-@dataclasses.dataclass(frozen=True)
-class Disk:
-    target: str
-    serial: str | None
-
-
-@dataclasses.dataclass(frozen=True)
-class Interface:
-    target: str
-    mac: str
-    port_id: str | None
-
-
-@dataclasses.dataclass(frozen=True)
-class Description:
-    disks: tuple[Disk, ...]
-    interfaces: tuple[Interface, ...]
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class DescribedSnapshot(Snapshot):
-    """A Snapshot with the description cache the lead is adding to main."""
-
-    descriptions: object = None
 
 
 def snapshot(**changes: object) -> Snapshot:
@@ -78,7 +52,7 @@ def snapshot(**changes: object) -> Snapshot:
                   libvirt_up=True, collected_at=1_700_000_000.5, duration=0.25,
                   sequence=4, extra=extra)
     fields.update(changes)
-    return DescribedSnapshot(**fields)  # type: ignore[arg-type]
+    return Snapshot(**fields)  # type: ignore[arg-type]
 
 
 def cell(view: index.View, name: str, *row: int) -> object:
@@ -88,8 +62,10 @@ def cell(view: index.View, name: str, *row: int) -> object:
 
 
 def test_every_table_is_filled_from_the_snapshot() -> None:
-    descriptions = MappingProxyType({UUID: Description(
-        (Disk("vda", "9f1e-volume"),), (Interface("tap0", "fa:16:3e:01:02:03", "port-1"),))})
+    descriptions = MappingProxyType({UUID: devices.Description(
+        UUID, "instance-0000000a", "<domain/>",
+        (devices.Disk("vda", serial="9f1e-volume"),),
+        (devices.Interface("tap0", mac="fa:16:3e:01:02:03", port_id="port-1"),))})
     indexes = index.VmIndexes()
     view = index.build(snapshot(descriptions=descriptions), LAYOUT, indexes)
     vm = indexes.get(UUID)

@@ -2,7 +2,8 @@
 
 Built once per snapshot (``Sampler.on_snapshot``); a Get is one bisect, a
 GetNext another. Nothing here calls libvirt: every value comes from the
-snapshot (samples, tenancy, extra statistics, domain descriptions).
+snapshot (samples, tenancy, extra statistics, the domain descriptions
+that give disk serials, MACs and port ids).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from enricher.exporters.snmp import agentx, mib
 from enricher.extra.base import Point
 from enricher.libvirt.stats import Device, DomainSample
 from enricher.sampler import Snapshot
-from enricher.tenancy import model
+from enricher.tenancy import devices, model
 
 LOG = logging.getLogger(__name__)
 
@@ -207,15 +208,6 @@ def _extra(column: mib.Column, points: Mapping[str, list[Point]],
     return None
 
 
-def _descriptions(snapshot: Snapshot) -> Mapping[str, Any]:
-    # Snapshot.descriptions (the domain description cache) where this build has it.
-    return getattr(snapshot, "descriptions", None) or {}
-
-
-def _by_target(items: Iterable[Any]) -> dict[str, Any]:
-    return {getattr(item, "target", None): item for item in items}
-
-
 def _selectors(snapshot: Snapshot) -> frozenset[str]:
     if snapshot.extra is None:
         return frozenset()
@@ -227,7 +219,6 @@ def build(snapshot: Snapshot, layout: mib.Layout, indexes: VmIndexes) -> View:
     """The view of ``snapshot``; ``indexes`` is updated (new domains, gone ones)."""
     rows = _Rows()
     _health(rows, snapshot, layout)
-    descriptions = _descriptions(snapshot)
     collected = _selectors(snapshot)
     indexes.keep_only(s.uuid for s in snapshot.samples)
     for sample in snapshot.samples:
@@ -235,7 +226,7 @@ def build(snapshot: Snapshot, layout: mib.Layout, indexes: VmIndexes) -> View:
         tenancy = snapshot.tenancy_of(sample.uuid)
         extra = snapshot.extra.points.get(sample.uuid, ()) if snapshot.extra else ()
         points = _points(extra)
-        description = descriptions.get(sample.uuid)
+        description = snapshot.description_of(sample.uuid)
         _vm(rows, layout, vm, sample, tenancy)
         _disks(rows, layout, vm, sample, points, description, collected)
         _nics(rows, layout, vm, sample, description)
@@ -283,17 +274,17 @@ def _vm(rows: _Rows, layout: mib.Layout, vm: int, sample: DomainSample,
 
 
 def _disks(rows: _Rows, layout: mib.Layout, vm: int, sample: DomainSample,
-           points: Mapping[str, list[Point]], description: Any,
+           points: Mapping[str, list[Point]], description: devices.Description | None,
            collected: frozenset[str]) -> None:
-    disks = _by_target(getattr(description, "disks", ()))
     for position, device in enumerate(sample.blocks, 1):
+        disk = description.disk(device.name) if description is not None else None
         for column in mib.DISK_TABLE.columns:
             kind, _, name = column.source.partition(":")
             value: Any = None
             if kind == "label":
                 value = device.name
             elif kind == "description":
-                value = getattr(disks.get(device.name), name, None) or ""
+                value = getattr(disk, name, None) or ""
             elif column.name == "enrDiskErrorCode":
                 value = _extra(column, points, {"device": device.name})
                 if value is None and "disk_err" in collected:
@@ -305,10 +296,9 @@ def _disks(rows: _Rows, layout: mib.Layout, vm: int, sample: DomainSample,
 
 
 def _nics(rows: _Rows, layout: mib.Layout, vm: int, sample: DomainSample,
-          description: Any) -> None:
-    nics = _by_target(getattr(description, "interfaces", ()))
+          description: devices.Description | None) -> None:
     for position, device in enumerate(sample.nets, 1):
-        nic = nics.get(device.name)
+        nic = description.interface(device.name) if description is not None else None
         for column in mib.NIC_TABLE.columns:
             kind, _, name = column.source.partition(":")
             value: Any = None
