@@ -16,6 +16,10 @@ PACKAGES=(
     prometheus
     prometheus-libvirt-exporter
     prometheus-node-exporter
+    snmpd
+    snmp
+    snmptrapd
+    smitools
 )
 QEMU_CONF=${E2E_QEMU_CONF:-/etc/libvirt/qemu.conf}
 

@@ -20,6 +20,7 @@ from enricher.cmd.masakari import masakari_sink
 from enricher.cmd.nova import nova_fallback
 from enricher.cmd.statsd import statsd_exporter
 from enricher.cmd.web import web_guard
+from enricher.cmd.snmp import snmp_agent_from
 from enricher.events.monitor import EventMonitor
 from enricher.exporters import endpoints, event_metrics, nova_metrics
 from enricher.exporters.endpoints import HealthInputs
@@ -89,10 +90,12 @@ class Service:
                                self.errors, interval=conf.interval, extra=self.extra)
         masakari = masakari_sink(conf, self.errors.threads)  # cfg.Error if unusable
         self.api = api.api_part(conf, self.sampler)
+        self.snmp = snmp_agent_from(conf, self.errors)  # cfg.Error if unusable
+        sinks = [self.api.events] if self.api and self.api.events else []
+        sinks += self.snmp.sinks() if self.snmp else []
         self.events = (EventMonitor(conf, self.connection, self.resolver, self.errors,
                                     on_event=self.sampler.wake, masakari=masakari,
-                                    sinks=[self.api.events] if self.api and self.api.events
-                                    else ())
+                                    sinks=sinks)
                        if conf.events.enabled else None)
         # A dropped or restored connection shows in the next collection, soon.
         self.connection.on_close.append(lambda _reason: self.sampler.wake())
@@ -117,6 +120,8 @@ class Service:
         self.sampler.on_snapshot.append(self.app.prepare)
         if self.events is not None:
             self.sampler.on_snapshot.append(self.events.counters.on_snapshot)
+        if self.snmp is not None:
+            self.snmp.wire(self.sampler, self.connection)
         endpoints.add_routes(self.server, self.app,
                              HealthInputs(self.sampler, self.errors.threads, conf.interval))
         if self.api is not None:
@@ -131,8 +136,12 @@ class Service:
         self.server.start()
         if self.api is not None and self.api.server is not None:
             self.api.server.start()
+        if self.snmp is not None:
+            self.snmp.start()
 
     def stop(self) -> None:
+        if self.snmp is not None:
+            self.snmp.stop()
         if self.api is not None and self.api.server is not None:
             self.api.server.stop()
         self.server.stop()

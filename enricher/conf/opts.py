@@ -7,9 +7,9 @@ import itertools
 from oslo_config import cfg
 
 from enricher.conf import (api, default, events, extra, libvirt, masakari, nova, prometheus,
-                           statsd)
+                           snmp, statsd)
 
-MODULES = (default, extra, libvirt, prometheus, nova, events, masakari, api, statsd)
+MODULES = (default, extra, libvirt, prometheus, nova, events, masakari, api, statsd, snmp)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
