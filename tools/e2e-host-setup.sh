@@ -15,6 +15,8 @@ PACKAGES=(
     pkg-config
     prometheus
     prometheus-libvirt-exporter
+    systemd
+    runc
 )
 QEMU_CONF=${E2E_QEMU_CONF:-/etc/libvirt/qemu.conf}
 
