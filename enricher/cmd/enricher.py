@@ -18,9 +18,9 @@ from enricher import malloc, rlimit, service
 from enricher.cmd import api
 from enricher.cmd.masakari import masakari_sink
 from enricher.cmd.nova import nova_fallback
+from enricher.cmd.snmp import snmp_agent_from
 from enricher.cmd.statsd import statsd_exporter
 from enricher.cmd.web import web_guard
-from enricher.cmd.snmp import snmp_agent_from
 from enricher.events.monitor import EventMonitor
 from enricher.exporters import endpoints, event_metrics, nova_metrics
 from enricher.exporters.endpoints import HealthInputs

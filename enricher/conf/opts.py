@@ -6,8 +6,18 @@ import itertools
 
 from oslo_config import cfg
 
-from enricher.conf import (api, default, events, extra, libvirt, masakari, nova, prometheus,
-                           snmp, statsd)
+from enricher.conf import (
+    api,
+    default,
+    events,
+    extra,
+    libvirt,
+    masakari,
+    nova,
+    prometheus,
+    snmp,
+    statsd,
+)
 
 MODULES = (default, extra, libvirt, prometheus, nova, events, masakari, api, statsd, snmp)
 
