@@ -284,7 +284,7 @@ class StatsReader:
         Returns the records and how many domains got their CPU time and their
         vCPU times from the host.
         """
-        assert self._host is not None
+        assert self._host is not None  # noqa: S101 - type narrowing: callers check it
         cpu_flag, vcpu_flag = group_flags(["cpu"]), group_flags(["vcpu"])
         want_cpu, want_vcpu = "cpu" in self._host_groups, "vcpu" in self._host_groups
         out: list[tuple[Any, dict[str, Any]]] = []
