@@ -2,7 +2,8 @@
 
 The service runs with everything that starts a thread: the background
 sampler, domain events (dispatcher and libvirt's event loop), the webhook and
-Masakari senders and the Nova fallback. Each of its threads but the HTTP
+Masakari senders, the Nova fallback and the StatsD sender (the SNMP subagent,
+supervised the same way, needs snmpd: its e2e tests cover it). Each of its threads but the HTTP
 server's must be in ``enricher_thread_up`` (a thread started without
 ``health.supervised`` would die silently). Then SystemExit is raised in every
 one of them at once (what a bug in any would do); each is restarted, counted
@@ -47,8 +48,9 @@ def test_every_background_thread_is_supervised_and_restarted(
     svc = service_factory(fixtures.test_node_uri(node_file), [credentials_file(tmp_path, sim)],
                           libvirt__read_only=False, interval=0.2, events__stop_delay=0.0,
                           events__webhook_url="http://127.0.0.1:9/hook",
-                          masakari__enabled=True)
-    expected = {"sampler", "event-dispatch", "libvirt-event-loop", "nova-fallback"}
+                          masakari__enabled=True, statsd__enabled=True,
+                          statsd__host="127.0.0.1", statsd__port=9, statsd__interval=1)
+    expected = {"sampler", "event-dispatch", "libvirt-event-loop", "nova-fallback", "statsd"}
     deadline = time.monotonic() + 10
     while not expected <= set(_thread_values(svc, "enricher_thread_up")):
         assert time.monotonic() < deadline, _thread_values(svc, "enricher_thread_up")
@@ -64,7 +66,7 @@ def test_every_background_thread_is_supervised_and_restarted(
     # A bug (SystemExit, which no loop catches) inside each thread's own work, once.
     dom = svc.connection.get().lookupByUUIDString(A_UUID)
     for thread in started:
-        if thread.name in ("sampler", "nova-fallback", "event-dispatch"):
+        if thread.name in ("sampler", "nova-fallback", "event-dispatch", "statsd"):
             _kill_thread(thread)  # they wake on their own timers
     webhook, masakari = svc.events.webhook, svc.events.masakari
     for sink in (webhook, masakari):
