@@ -41,6 +41,9 @@ OPTIONS: options.Table = {
     "--warmup": (0.2, "fraction of the window before RSS growth is measured"),
     "--max-growth": (5.0, "RSS growth allowed after the warm-up, per cent"),
     "--streams": (100, "REST API event streams held open for the whole window"),
+    "--history-seconds": (60, "[api] history_seconds: the snapshot history the REST API "
+                              "keeps fills during the warm-up, which lasts at least this "
+                              "plus two intervals"),
 }
 
 STREAM_PATH = "/api/v1.0/events?stream=true"
@@ -199,13 +202,18 @@ def run(args: argparse.Namespace) -> int:
         workdir = Path(tmp)
         node = workdir / "node.xml"
         nodegen.write_node(node, args.domains)
-        extra = f"[api]\nmax_streams = {args.streams + 16}\n"
+        extra = (f"[api]\nmax_streams = {args.streams + 16}\n"
+                 f"history_seconds = {args.history_seconds}\n")
+        warmup = max(args.warmup, (args.history_seconds + 2 * args.interval) / args.seconds)
+        if warmup >= 0.9:
+            raise SystemExit("the window is too short for the warm-up: lower "
+                             "--history-seconds or lengthen --seconds")
         with targets.enricher(workdir, f"test://{node}", args.interval,
                               extra_conf=extra) as target:
             host, port = "127.0.0.1", int(target.url.rsplit(":", 1)[1].split("/")[0])
             http_load.one_scrape(host, port, timeout=60.0)  # first snapshot rendered
             result = soak(host, port, target.pid, args.scrapers, args.seconds, args.sample,
-                          args.warmup, args.streams)
+                          warmup, args.streams)
     print(result.table(args.domains, args.scrapers))
     problems = []
     if result.failures:
