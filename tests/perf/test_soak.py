@@ -2,8 +2,8 @@
 
 100 event streams open throughout, 10 s of REST API history (it fills during
 the warm-up). No failed scrape or ended stream, RSS growth after the warm-up
-under 5 %, no thread left once the scrapers are gone (``bench soak`` exits 1 otherwise). The long form, and
-its figures, are in doc/source/robustness.rst.
+under 5 %, no thread left once the scrapers are gone (``bench soak`` exits 1
+otherwise). The long form, and its figures, are in doc/source/robustness.rst.
 """
 
 from __future__ import annotations
