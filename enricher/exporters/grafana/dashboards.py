@@ -104,10 +104,14 @@ INSTANCE_DASHBOARD = Dashboard(
     rows=(
         Row("Instance", (
             Panel("Tenancy, flavor, image, ports and fixed IPs", (_q(
-                'libvirt_domain_openstack_info{%s}' % I),), "short", "table", 16),
+                'libvirt_domain_openstack_info{%s}' % I),), "short", "table", 12),
             Panel("State", (_q('libvirt_domain_info_state{%s}' % I, "{{state}}"),),
-                  "short", "stat", 8, "virDomainState code: 1 running, 3 paused, "
+                  "short", "stat", 6, "virDomainState code: 1 running, 3 paused, "
                   "5 shut off, 6 crashed."),
+            Panel("QEMU timed out", (_q('libvirt_domain_timed_out{%s}' % I),),
+                  "short", "stat", 6, "1: its QEMU did not answer libvirt within "
+                  "[libvirt] stats_timeout; its block, balloon and vCPU halt figures "
+                  "are missing until it does."),
         )),
         Row("CPU", (
             Panel("CPU time (host CPUs busy)", (

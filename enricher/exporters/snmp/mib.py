@@ -354,6 +354,7 @@ _PER_HOST_CPU = "one series per host CPU: Prometheus only"
 NOT_SERVED = {  # keyed like Column.source, so no name stands alone here
     "family:libvirt_domain_openstack_info": "its fields are the enrVmTable's columns",
     "family:libvirt_domain_info_maximum_vcpus": "Prometheus only",
+    "family:libvirt_domain_timed_out": "Prometheus only",
     "family:libvirt_domain_memory_usage_bytes": "the same value as enrVmBalloonCurrent",
     "family:libvirt_domain_cpu_user_seconds_total": "Prometheus only",
     "family:libvirt_domain_cpu_system_seconds_total": "Prometheus only",
