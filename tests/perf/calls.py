@@ -1,9 +1,12 @@
-"""``bench calls``: libvirt calls per collection, by naming profile (test driver, N domains).
+"""``bench calls``: libvirt calls per collection, and render time, by naming profile.
 
 Every method of libvirt-python's virConnect and virDomain is counted while
-the service collects and renders: one warm-up collection (each domain's XML
-and tenancy are read once), then ``--collections`` counted ones. A profile
-may not add a call: its families come from the same snapshot.
+the service collects and renders on a test-driver node of ``--domains``:
+one warm-up collection (each domain's XML and tenancy are read once), then
+``--collections`` counted ones. A profile may not add a call: its families
+come from the same snapshot. The test driver gives only the state group, so
+the render time is taken on ``--render-vms`` copies of the recorded real
+guests (tests/fixtures/golden/e2e-guests-stats.json, every group).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from tests.perf import nodegen, options
 OPTIONS: options.Table = {
     "--domains": (200, "domains on the test-driver node"),
     "--collections": (5, "counted collections per configuration"),
+    "--render-vms": (100, "copies of the recorded guests rendered per configuration"),
+    "--renders": (20, "timed renders per configuration (the median is reported)"),
 }
 # name -> [prometheus] overrides
 CONFIGS: Mapping[str, Mapping[str, object]] = {
@@ -93,6 +98,49 @@ def table(node: Path, collections_: int) -> list[tuple[str, str, float]]:
     return rows
 
 
+def recorded_snapshot(vms: int) -> Any:
+    """A snapshot of ``vms`` copies of the recorded guests, with their descriptions."""
+    import dataclasses
+    import uuid as uuidlib
+    from types import MappingProxyType
+
+    from enricher.sampler import Snapshot
+    from tests.unit.test_profiles import snapshot
+
+    base = snapshot()
+    samples, tenancy, descriptions = [], {}, {}
+    for index in range(vms):
+        sample = base.samples[index % len(base.samples)]
+        uuid = str(uuidlib.UUID(int=index + 1))
+        samples.append(dataclasses.replace(sample, uuid=uuid, name="vm-%05d" % index))
+        tenancy[uuid] = base.tenancy_of(sample.uuid)
+        descriptions[uuid] = base.description_of(sample.uuid)
+    return Snapshot(samples=tuple(samples), tenancy=MappingProxyType(tenancy),
+                    descriptions=MappingProxyType(descriptions), libvirt_up=True,
+                    collected_at=1.0, duration=0.1)
+
+
+def render_ms(vms: int, renders: int, metric_names: str = "seed",
+              device_info: bool = False) -> tuple[float, int]:
+    """Median milliseconds of one per-snapshot render (MetricsApp.prepare), and its bytes."""
+    import statistics
+    import time
+
+    from enricher.exporters.exposition import MetricsApp
+    from enricher.health import ErrorCounts
+    from enricher.tenancy import model
+
+    snaps = [recorded_snapshot(vms) for _ in range(renders)]  # prepare() caches per snapshot
+    app = MetricsApp(None, ErrorCounts(), model.DEFAULT_TENANT_LABELS,
+                     profile=metric_names, device_info=device_info)
+    times = []
+    for snap in snaps:
+        started = time.perf_counter()
+        rendered = app.prepare(snap)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000, len(rendered.plain)
+
+
 def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="enricher-calls-") as tmp:
         node = Path(tmp) / "node.xml"
@@ -102,4 +150,9 @@ def run(args: argparse.Namespace) -> int:
     for name, call, n in rows:
         local = " (local)" if call in LOCAL else ""
         print("| %s | %s%s | %g |" % (name, call, local, n))
+    print("\n| configuration | render ms (%d VMs, median of %d) | bytes |\n| --- | --- | --- |"
+          % (args.render_vms, args.renders))
+    for name, overrides in CONFIGS.items():
+        ms, size = render_ms(args.render_vms, args.renders, **overrides)  # type: ignore[arg-type]
+        print("| %s | %.1f | %d |" % (name, ms, size))
     return 0
