@@ -12,7 +12,7 @@ DEFAULT_PORT = 9616
 
 OPTS = [
     cfg.HostAddressOpt("host",
-                       default="0.0.0.0",
+                       default="0.0.0.0",  # noqa: S104 - an exporter's usual default
                        help="Address the /metrics endpoint listens on "
                             "(and /healthz)."),
     cfg.PortOpt("port",
@@ -47,6 +47,18 @@ OPTS = [
                     "before the enricher accepts them (capped by the "
                     "net.core.somaxconn sysctl). Many scrapers connecting at "
                     "once need more than a handful."),
+    cfg.StrOpt("web_config_file",
+               help="Path of a Prometheus exporter-toolkit web configuration "
+                    "file (the format of node_exporter's --web.config.file, "
+                    "unchanged): tls_server_config (TLS, client "
+                    "certificates), basic_auth_users (bcrypt hashes) and "
+                    "http_server_config headers. It protects every endpoint "
+                    "but /healthz. The file and the certificate files it "
+                    "names are re-read when they change (checked at most "
+                    "once a second) and on SIGHUP; a bad file is an error at "
+                    "start-up and, later, keeps the previous one. Unset: "
+                    "plain HTTP without authentication. See the security "
+                    "page of the documentation."),
     cfg.ListOpt("tenant_labels",
                 item_type=cfg.types.String(choices=model.LABEL_FIELDS),
                 default=list(model.DEFAULT_TENANT_LABELS),

@@ -39,6 +39,9 @@ def _gzip_head(plain: bytes) -> tuple[bytes, zlib._Compress]:
 
 # A per-scrape source: the families it yields are rendered on every scrape.
 PerScrape = Callable[[], Iterable[Metric]]
+# A per-snapshot source: its families are rendered with the per-VM part, once
+# per snapshot (e.g. vm_up, whose tracker is fed the snapshot first).
+PerSnapshot = Callable[[Snapshot], Iterable[Metric]]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -68,11 +71,13 @@ class MetricsApp:
 
     def __init__(self, sampler: Sampler, errors: ErrorCounts,
                  tenant_labels: Sequence[str], per_scrape: Sequence[PerScrape] = (),
+                 per_snapshot: Sequence[PerSnapshot] = (),
                  profile: str = profiles.DEFAULT, device_info: bool = False) -> None:
         self._sampler = sampler
         self._errors = errors
         self._tenant_labels = tuple(tenant_labels)
         self._per_scrape = tuple(per_scrape)
+        self._per_snapshot = tuple(per_snapshot)
         self._profile = ProfileRenderer(profiles.get(profile), self._tenant_labels,
                                         optional=device_info)
         self._lock = threading.Lock()
@@ -90,7 +95,8 @@ class MetricsApp:
                 return cached
             plain = text.render(self._profile.families(snap, itertools.chain(
                 prometheus.domain_families(snap, self._tenant_labels),
-                extra_metrics.extra_families(snap, self._tenant_labels))))
+                extra_metrics.extra_families(snap, self._tenant_labels),
+                itertools.chain.from_iterable(s(snap) for s in self._per_snapshot))))
             self._cached = _Rendered(snap, plain, *_gzip_head(plain))
             return self._cached
 

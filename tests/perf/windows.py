@@ -20,7 +20,10 @@ IDLE, ENRICHER, GO = "idle", "enricher", "go"
 ENRICHER_LIBVIRT_CPU = "enricher-libvirt-cpu"
 ENRICHER_BASELINE = "enricher-baseline"  # another checkout's code (--baseline-source)
 ENRICHER_INOVEX = "enricher-inovex"  # [prometheus] metric_names = inovex (--ab-inovex)
-ENRICHERS = (ENRICHER, ENRICHER_LIBVIRT_CPU, ENRICHER_BASELINE, ENRICHER_INOVEX)
+# The enricher with [statsd] enabled, sending to a local sink (--ab-statsd).
+ENRICHER_STATSD = "enricher-statsd"
+ENRICHERS = (ENRICHER, ENRICHER_LIBVIRT_CPU, ENRICHER_BASELINE, ENRICHER_INOVEX,
+             ENRICHER_STATSD)
 # Options of a condition beyond the shared ones (appended before the [libvirt] ones).
 CONDITION_OPTIONS = {ENRICHER_INOVEX: "[prometheus]\nmetric_names = inovex\n[libvirt]\n"}
 # Every process libvirt runs for the host: the monolithic daemon or the modular ones.
@@ -47,6 +50,7 @@ class WindowConfig:
     daemons: Callable[[], Iterable[int]] = daemon_pids
     enricher_extra: str = ""  # appended to the enricher's config file; ends in [libvirt]
     baseline_source: Path | None = None  # the checkout ENRICHER_BASELINE runs
+    statsd_conf: str = ""  # the [statsd] section of ENRICHER_STATSD
 
 
 @dataclasses.dataclass
@@ -78,6 +82,8 @@ def launch(condition: str, config: WindowConfig) -> Iterator[targets.Target]:
         options = f"cpu_time_from_cgroup = {host}\nvcpu_times_from_proc = {host}\n"
         source = config.baseline_source if condition == ENRICHER_BASELINE else None
         extra = config.enricher_extra + CONDITION_OPTIONS.get(condition, "")
+        if condition == ENRICHER_STATSD:
+            options += config.statsd_conf
         with targets.enricher(config.workdir, config.uri, config.interval,
                               config.stats_groups, extra + options,
                               source=source) as target:
