@@ -115,6 +115,10 @@ class ProfileRenderer:
                 continue
             source = by_key.get(entry.key)
             if source is None:
+                if entry.fallback:
+                    plan = self._plans[entry.key][0]
+                    yield self._derived(Derived(entry.name, plan.type, plan.help,
+                                                entry.fallback), snapshot)
                 continue
             index = used[entry.key] = used.get(entry.key, -1) + 1
             mapped = self._plans[entry.key][index].apply(source)
