@@ -183,3 +183,11 @@ def test_inovex_job_families_take_the_background_job_without_its_kind() -> None:
     assert _value(render("inovex", snap=snap), "libvirt_domain_job_type") == 2  # unbounded
     assert [s.value for s in got["libvirt_domain_job_time_elapsed_seconds"][2]] == [12.5]
     assert _value(render("inovex", snap=snap), "libvirt_domain_job_mem_total_bytes") == 2048
+
+
+def test_inovex_timed_out_is_the_domains_stats_timeout() -> None:
+    a = "8336883d-fc5d-4f4d-bf5c-7d22c43d3e32"
+    snap = dataclasses.replace(snapshot(), timed_out=frozenset({a}))
+    text = render("inovex", snap=snap)
+    assert _value(text, "libvirt_domain_timed_out", domain="enr-e2e-b3af3e-a") == 1
+    assert _value(text, "libvirt_domain_timed_out", domain="enr-e2e-b3af3e-b") == 0
