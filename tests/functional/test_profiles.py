@@ -9,13 +9,16 @@ real stats. Both compare against the facts in tests/fixtures/profiles/.
 from __future__ import annotations
 
 import json
+import time
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests import fixtures
 from tests.functional.conftest import scrape_text
 
 RUNNING_A = "instance-0000000a"  # complete 1.1 metadata, two OVS ports with fixed IPs
+RUNNING_A_UUID = "e22c05ef-5d01-420e-8189-a451e4f10d3e"
 
 
 def _families(text: str) -> dict[str, tuple[str, set[str], list]]:
@@ -73,3 +76,23 @@ def test_seed_device_info_carries_the_port_ids(service_factory, node_file) -> No
     assert ports["tap68ffd243-5a"] == ("68ffd243-5a25-4423-89b1-62f0d5dc9bff",
                                        "10.0.0.12,fd00:10::f816:3eff:fe4b:2c17")
     assert "libvirt_domain_block_info" in got
+
+
+def _vm_up(svc) -> dict[str, float]:
+    return {s.labels["uuid"]: s.value
+            for s in _families(scrape_text(svc)).get("vm_up", ("", set(), []))[2]}
+
+
+@pytest.mark.parametrize("api", [True, False], ids=["api-vm_up", "derived"])
+def test_vadvisor_vm_up_is_the_apis_when_it_runs(service_factory, node_file, api) -> None:
+    """With [api] on, vm_up is its family (a stopped VM goes after the stale period,
+    as in vAdvisor); with [api] off it is derived: 0 for as long as the VM is stopped."""
+    svc = service_factory(fixtures.test_node_uri(node_file), interval=0,
+                          libvirt__read_only=False, events__stop_delay=0.0,
+                          prometheus__metric_names="vadvisor", api__enabled=api,
+                          api__vm_up_stale_period=1)
+    assert _vm_up(svc)[RUNNING_A_UUID] == 1
+    svc.connection.get().lookupByUUIDString(RUNNING_A_UUID).destroy()
+    assert _vm_up(svc)[RUNNING_A_UUID] == 0
+    time.sleep(1.2)
+    assert (RUNNING_A_UUID in _vm_up(svc)) is not api

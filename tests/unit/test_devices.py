@@ -24,7 +24,7 @@ def test_rbd_disk_and_ovs_ports_with_their_fixed_ips() -> None:
         target="vda", bus="virtio", device="disk", driver_type="raw", cache="writeback",
         source_type="network", source="vms/%s_disk" % INSTANCE_A, serial=None,
         driver_name="qemu", discard="unmap"),)
-    assert (desc.os_type, desc.os_arch) == ("hvm", "x86_64")
+    assert (desc.os_type, desc.os_arch, desc.os_machine) == ("hvm", "x86_64", "pc-q35-8.2")
     first, second = desc.interfaces
     assert first == devices.Interface(
         target="tap68ffd243-5a", mac="fa:16:3e:4b:2c:17", type="bridge", bridge="br-int",

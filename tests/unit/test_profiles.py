@@ -162,3 +162,32 @@ def test_every_profile_entry_names_a_catalog_family_and_a_known_derivation() -> 
         ProfileRenderer(bad, ())
     with pytest.raises(KeyError):
         ProfileRenderer(dataclasses.replace(bad, families=(Mapped("nope", "x"),)), ())
+
+
+def test_inovex_job_families_take_the_background_job_without_its_kind() -> None:
+    from enricher.extra.base import Point
+    from enricher.extra.runner import ExtraResult
+
+    a = "8336883d-fc5d-4f4d-bf5c-7d22c43d3e32"
+    points = (Point("libvirt_domain_job_info", 1, ("background", "unbounded", "migration_out")),
+              Point("libvirt_domain_job_time_elapsed_seconds", 12.5, ("background",)),
+              Point("libvirt_domain_job_time_elapsed_seconds", 99.0, ("completed",)),
+              Point("libvirt_domain_job_memory_total_bytes", 2048.0, ("background",)))
+    snap = dataclasses.replace(snapshot(), extra=ExtraResult(MappingProxyType({a: points}),
+                                                             MappingProxyType({})))
+    got = families(render("inovex", snap=snap))
+    facts = _facts("inovex")["families"]
+    for name in ("libvirt_domain_job_type", "libvirt_domain_job_time_elapsed_seconds",
+                 "libvirt_domain_job_mem_total_bytes"):
+        assert got[name][:2] == (facts[name]["type"], set(facts[name]["labels"])), name
+    assert _value(render("inovex", snap=snap), "libvirt_domain_job_type") == 2  # unbounded
+    assert [s.value for s in got["libvirt_domain_job_time_elapsed_seconds"][2]] == [12.5]
+    assert _value(render("inovex", snap=snap), "libvirt_domain_job_mem_total_bytes") == 2048
+
+
+def test_inovex_timed_out_is_the_domains_stats_timeout() -> None:
+    a = "8336883d-fc5d-4f4d-bf5c-7d22c43d3e32"
+    snap = dataclasses.replace(snapshot(), timed_out=frozenset({a}))
+    text = render("inovex", snap=snap)
+    assert _value(text, "libvirt_domain_timed_out", domain="enr-e2e-b3af3e-a") == 1
+    assert _value(text, "libvirt_domain_timed_out", domain="enr-e2e-b3af3e-b") == 0

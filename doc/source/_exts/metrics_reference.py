@@ -5,7 +5,8 @@ from __future__ import annotations
 from docutils import nodes
 from docutils.parsers.rst import Directive
 
-from enricher.exporters import catalog
+from enricher.exporters import catalog, profiles
+from enricher.exporters.profiles.model import Mapped
 from enricher.tenancy import model
 
 TENANT = "tenant labels"
@@ -51,18 +52,47 @@ def rows(source: str) -> list[tuple[str, str, str, str, str]]:
             for f in catalog.of(source)]
 
 
-def _table(body_rows: list[tuple[str, str, str, str, str]]) -> nodes.table:
+def profile_rows(name: str) -> list[tuple[str, str, str, str]]:
+    """One row per family of a naming profile: name, type, labels, where it comes from."""
+    profile = profiles.get(name)
+    per_vm = ", ".join((*profile.domain_labels, TENANT))
+    out = []
+    for entry in profile.entries():
+        if isinstance(entry, Mapped):
+            spec = catalog.get(entry.key)
+            renames = {**profile.label_renames, **entry.labels}
+            own = [renames.get(label, label) for label in spec.labels
+                   if label not in entry.where]
+            if entry.keep is not None:
+                labels = ", ".join(entry.keep)
+            else:
+                labels = ", ".join(([per_vm] if spec.per_vm else []) + own) or "-"
+            source = spec.name
+            if entry.scale != 1:
+                source += " x %g" % entry.scale
+            if entry.where:
+                source += " (%s)" % ", ".join('%s="%s"' % kv for kv in entry.where.items())
+            out.append((entry.name, entry.type or spec.type, labels, source))
+        else:
+            labels = ", ".join(([per_vm] if entry.per_vm else []) + list(entry.labels))
+            out.append((entry.name, entry.type, labels or "-",
+                        "derived (%s): %s" % (entry.derive, entry.help)))
+    return out
+
+
+def _table(body_rows: list[tuple[str, ...]],
+           head: tuple[str, ...] = ("Metric", "Type", "Unit", "Labels", "Help"),
+           widths: tuple[int, ...] = (38, 8, 10, 22, 52)) -> nodes.table:
     table = nodes.table()
-    group = nodes.tgroup(cols=5)
+    group = nodes.tgroup(cols=len(head))
     table += group
-    for width in (38, 8, 10, 22, 52):
+    for width in widths:
         group += nodes.colspec(colwidth=width)
-    head = nodes.thead()
+    head_node = nodes.thead()
     body = nodes.tbody()
-    group += head
+    group += head_node
     group += body
-    for target, cells in ((head, [("Metric", "Type", "Unit", "Labels", "Help")]),
-                          (body, body_rows)):
+    for target, cells in ((head_node, [head]), (body, body_rows)):
         for cells_row in cells:
             row = nodes.row()
             for text in cells_row:
@@ -86,6 +116,17 @@ class MetricsReference(Directive):
         return out
 
 
+class ProfileReference(Directive):
+    """Render one naming profile's families (``.. profile-reference:: inovex``)."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        return [_table(profile_rows(self.arguments[0]),
+                       ("Metric", "Type", "Labels", "From"), (40, 8, 30, 52))]
+
+
 def setup(app):  # noqa: ANN001, ANN201 - Sphinx's extension hook
     app.add_directive("metrics-reference", MetricsReference)
+    app.add_directive("profile-reference", ProfileReference)
     return {"parallel_read_safe": True}

@@ -41,12 +41,6 @@ def domains(snapshot: Snapshot) -> Iterator[Row]:
     yield None, (), len(snapshot.samples)
 
 
-def timed_out(snapshot: Snapshot) -> Iterator[Row]:
-    for sample in snapshot.samples:
-        if sample.active:
-            yield sample, (), 0
-
-
 def vm_up(snapshot: Snapshot) -> Iterator[Row]:
     for sample in snapshot.samples:
         yield sample, (), 1 if sample.state == RUNNING else 0
@@ -121,7 +115,7 @@ def inovex_interface_info(snapshot: Snapshot) -> Iterator[Row]:
 
 
 DERIVATIONS: Mapping[str, Derivation] = MappingProxyType({
-    f.__name__: f for f in (domains, timed_out, vm_up, used_percent, job_type, os_info,
+    f.__name__: f for f in (domains, vm_up, used_percent, job_type, os_info,
                             block_info, interface_info, inovex_block_info,
                             inovex_interface_info)
 })

@@ -39,24 +39,34 @@ class _Plan:
     rename: Mapping[str, str]
     keep: frozenset[str] | None
 
+    def _ops(self, keys: tuple[str, ...]
+             ) -> tuple[tuple[str, str, Mapping[str, str] | None], ...]:
+        """(catalog label, profile label, value renames) for a sample with ``keys``."""
+        ops = []
+        for key in keys:
+            if key in self.drop:
+                continue
+            target = self.rename.get(key, key)
+            if self.keep is None or target in self.keep:
+                ops.append((key, target, self.entry.values.get(key)))
+        return tuple(ops)
+
     def apply(self, source: Metric) -> Metric:
         out, sample_name = _metric(self.entry.name, self.type, self.help)
-        where, values = self.entry.where, self.entry.values
-        drop, rename, keep, scale = self.drop, self.rename, self.keep, self.scale
+        where, scale = self.entry.where, self.scale
+        plans: dict[tuple[str, ...], tuple] = {}  # one plan per label-name set
         append = out.samples.append
         for sample in source.samples:
             labels = sample.labels
             if where and any(labels.get(k) != v for k, v in where.items()):
                 continue
-            new = {}
-            for key, value in labels.items():
-                if key in drop:
-                    continue
-                if key in values:
-                    value = values[key].get(value, value)
-                key = rename.get(key, key)
-                if keep is None or key in keep:
-                    new[key] = value
+            keys = tuple(labels)
+            ops = plans.get(keys)
+            if ops is None:
+                ops = plans[keys] = self._ops(keys)
+            new = {target: labels[key] if values is None
+                   else values.get(labels[key], labels[key])
+                   for key, target, values in ops}
             append(Sample(sample_name, new,
                           sample.value if scale == 1 else sample.value * scale))
         return out
@@ -115,6 +125,10 @@ class ProfileRenderer:
                 continue
             source = by_key.get(entry.key)
             if source is None:
+                if entry.fallback:
+                    plan = self._plans[entry.key][0]
+                    yield self._derived(Derived(entry.name, plan.type, plan.help,
+                                                entry.fallback), snapshot)
                 continue
             index = used[entry.key] = used.get(entry.key, -1) + 1
             mapped = self._plans[entry.key][index].apply(source)

@@ -50,9 +50,7 @@ def _job(key: str, name: str) -> Mapped:
 FAMILIES = (
     _m("libvirt_up"),
     Derived("libvirt_domains", GAUGE, "Number of domains.", "domains", per_vm=False),
-    Derived("libvirt_domain_timed_out", GAUGE,
-            "Whether collecting the domain's statistics timed out (always 0: the "
-            "enricher's one bulk call does not wait on a busy domain).", "timed_out"),
+    _m("libvirt_domain_timed_out"),
     _m("libvirt_domain_openstack_info",
        labels=MappingProxyType({"uuid": "instance_id", "flavor": "flavor_name"}),
        keep=("domain", "instance_name", "instance_id", "flavor_name", "user_name",

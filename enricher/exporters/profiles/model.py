@@ -38,6 +38,9 @@ class Mapped:
     values: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=_empty)
     extra_labels: tuple[str, ...] = ()  # our labels beyond the other exporter's (documented)
     help: str = ""  # "" keeps the catalog's HELP
+    # A derivation that fills the family when the catalog family was not rendered
+    # (its output is off); "" exports nothing then.
+    fallback: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

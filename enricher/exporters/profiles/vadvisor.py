@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from enricher.exporters.catalog import GAUGE
-from enricher.exporters.profiles.model import Derived, Mapped, Profile
+from enricher.exporters.profiles.model import Mapped, Profile
 
 MS = 1000  # seconds to milliseconds
 
 FAMILIES = (
-    Derived("vm_up", GAUGE,
-            "0 if the VM is down, 1 if the VM is up and running.", "vm_up"),
+    # The [api] vm_up (kept at 0 for [api] vm_up_stale_period after a VM went away,
+    # as vAdvisor does); with [api] off, 1 for running domains and 0 for the others.
+    Mapped("vm_up", "vm_up", fallback="vm_up"),
     Mapped("libvirt_domain_cpu_time_seconds_total", "vm_cpu_milliseconds_total", scale=MS,
            help="Overall VM CPU time in milliseconds."),
     Mapped("libvirt_domain_cpu_system_seconds_total", "vm_cpu_system_milliseconds_total",
