@@ -11,8 +11,12 @@ from enricher.events.history import EventHistory
 from enricher.exporters import rest
 from enricher.exporters.exposition import PerSnapshot
 from enricher.exporters.history import History
+from enricher.exporters.history_sampler import HistorySampler, light_reader
 from enricher.exporters.vm_up import VmUpTracker
 from enricher.exporters.web import Limits, WebServer
+from enricher.health import ErrorCounts
+from enricher.libvirt.connection import Connection
+from enricher.libvirt.host_cpu import HostCpuTime
 from enricher.sampler import Sampler
 
 LOG = logging.getLogger(__name__)
@@ -20,12 +24,26 @@ LOG = logging.getLogger(__name__)
 
 @dataclasses.dataclass
 class ApiPart:
-    """The API's pieces; ``server`` is set when it has a port of its own."""
+    """The API's pieces; ``server`` is set when it has a port of its own,
+    ``light`` when the history is finer than the sampler's interval."""
 
     tracker: VmUpTracker
     history: History
     events: EventHistory | None
     server: WebServer | None = None
+    light: HistorySampler | None = None
+
+    def start(self) -> None:
+        if self.light is not None:
+            self.light.start()
+        if self.server is not None:
+            self.server.start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+        if self.light is not None:
+            self.light.stop()
 
     def per_snapshot(self, tenant_labels: tuple[str, ...]) -> list[PerSnapshot]:
         return [lambda _snap: self.tracker.families(tenant_labels)]
@@ -36,14 +54,24 @@ def history_interval(conf: cfg.ConfigOpts) -> float:
     return conf.api.history_interval or conf.interval
 
 
-def api_part(conf: cfg.ConfigOpts, sampler: Sampler) -> ApiPart | None:
-    """The API's state, fed by ``sampler`` (before any other consumer); None when off."""
+def api_part(conf: cfg.ConfigOpts, sampler: Sampler, connection: Connection,
+             errors: ErrorCounts, host_cpu: HostCpuTime | None) -> ApiPart | None:
+    """The API's state, fed by ``sampler`` (before any other consumer); None when off.
+
+    ``host_cpu`` is a reader of its own for the light collection, if any.
+    """
     if not conf.api.enabled:
         return None
+    every = history_interval(conf)
     part = ApiPart(VmUpTracker(conf.api.vm_up_stale_period),
-                   History(conf.api.history_seconds, history_interval(conf)),
+                   History(conf.api.history_seconds, every),
                    EventHistory(conf.api.event_history) if conf.events.enabled else None)
     sampler.on_snapshot[:0] = [part.tracker.on_snapshot, part.history.on_snapshot]
+    if conf.api.history_interval and (conf.interval <= 0 or every < conf.interval):
+        part.light = HistorySampler(connection, light_reader(host_cpu), part.history,
+                                    every, errors)
+        LOG.info("Stats history every %.0f s: a light collection (state, CPU, vCPU, "
+                 "interface) between the full ones", every)
     return part
 
 

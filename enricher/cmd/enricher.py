@@ -86,7 +86,8 @@ class Service:
         self.sampler = Sampler(self.connection, reader, self.resolver,
                                self.errors, interval=conf.interval, extra=self.extra)
         masakari = masakari_sink(conf, self.errors.threads)  # cfg.Error if unusable
-        self.api = api.api_part(conf, self.sampler)
+        self.api = api.api_part(conf, self.sampler, self.connection, self.errors,
+                                host_cpu(conf))
         self.events = (EventMonitor(conf, self.connection, self.resolver, self.errors,
                                     on_event=self.sampler.wake, masakari=masakari,
                                     sinks=[self.api.events] if self.api and self.api.events
@@ -116,12 +117,12 @@ class Service:
             self.events.start()
         self.sampler.start()
         self.server.start()
-        if self.api is not None and self.api.server is not None:
-            self.api.server.start()
+        if self.api is not None:
+            self.api.start()
 
     def stop(self) -> None:
-        if self.api is not None and self.api.server is not None:
-            self.api.server.stop()
+        if self.api is not None:
+            self.api.stop()
         self.server.stop()
         self.sampler.stop()
         if self.events is not None:

@@ -8,6 +8,7 @@ shut-off, the stale period and removal.
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import pathlib
 import time
@@ -71,6 +72,7 @@ def api(service_factory, node_file):
 def test_stats_history_live_one_domain_and_errors(api) -> None:
     svc = api(interval=0.2)
     port = svc.server.port
+    svc.sampler.latest()
     stats = wait_for(lambda: (s := get_json(port, "/api/v1.0/stats"))
                      and len(s[A_UUID]) >= 3 and s, what="three samples")
     uuids = {s.uuid for s in svc.sampler.snapshot.samples}
@@ -332,3 +334,31 @@ def test_nova_tenancy_and_hostile_names_come_out_intact(service_factory, node_fi
     spec = get_json(port, "/api/v1.0/specs/" + UBUNTU)
     assert spec["tenancy"]["instance_name"] == HOSTILE
     assert get(port, "/api/v1.0/stats")[2].isascii()
+
+
+def test_history_every_second_between_full_collections(api) -> None:
+    svc = api(interval=30, api__history_interval=1)
+    port = svc.server.port
+    assert svc.api.light is not None
+    svc.sampler.latest()  # the first full collection
+    records = wait_for(lambda: len(r := get_json(port, "/api/v1.0/stats/" + A_UUID)) >= 3
+                       and r, what="three records a second apart")
+    gaps = [b["timestamp"] - a["timestamp"] for a, b in itertools.pairwise(records)]
+    assert all(0.5 < gap < 2.0 for gap in gaps), gaps
+    assert all(r["tenancy"]["project_name"] == "webteam" for r in records)
+    # The light collections fill the history only: one full collection so far,
+    # and no request collects.
+    sequence = svc.sampler.snapshot.sequence
+    for path in ("/api/v1.0/stats", "/api/v1.0/stats?live=true", "/api/v1.0/specs"):
+        get_json(port, path)
+    assert svc.sampler.snapshot.sequence == sequence <= 2
+    ring = svc.api.history.rings[A_UUID]
+    assert len({id(slow) for _fast, slow in ring.records}) <= sequence  # carried, shared
+
+
+def test_history_is_bounded_by_its_window(api) -> None:
+    svc = api(interval=0.2, api__history_seconds=1)
+    wait_for(lambda: svc.sampler.snapshot.sequence >= 12, what="12 collections")
+    records = get_json(svc.server.port, "/api/v1.0/stats/" + A_UUID)
+    assert 2 <= len(records) <= svc.api.history.capacity == 6
+    assert records[-1]["timestamp"] - records[0]["timestamp"] <= 1.0
