@@ -31,6 +31,7 @@ from tests.perf import (
     windows,
 )
 from tests.perf.windows import (
+    API_OPTIONS,
     ENRICHER,
     ENRICHER_BASELINE,
     ENRICHER_LIBVIRT_CPU,
@@ -56,6 +57,8 @@ OPTIONS: options.Table = {
     "--stats-groups": (str, "the enricher's [libvirt] stats_groups (None: its default)"),
     "--slow-stats-groups": (str, "the enricher's [libvirt] slow_stats_groups (None: its "
                                  "default)"),
+    "--ab-api": (False, "also run the enricher with [api] enabled = false and with "
+                        "[api] history_interval = 1 (vAdvisor's 1 s history)"),
     "--ab-host-cpu": (False, "also run the enricher with [libvirt] cpu_time_from_cgroup and "
                              "vcpu_times_from_proc = false in every round (condition "
                              "enricher-libvirt-cpu)"),
@@ -97,7 +100,8 @@ def _foreign(conn: libvirt.virConnect, ours: set[str]) -> int:
 def run_rounds(args: argparse.Namespace, bench: vms.BenchVMs, config: WindowConfig,
                conn: libvirt.virConnect) -> list[Window]:
     conditions = (ENRICHER, *((ENRICHER_LIBVIRT_CPU,) if args.ab_host_cpu else ()),
-                  *((ENRICHER_BASELINE,) if args.baseline_source else ()), GO)
+                  *((ENRICHER_BASELINE,) if args.baseline_source else ()),
+                  *(tuple(API_OPTIONS) if args.ab_api else ()), GO)
     plan = Plan(tuple(int(s) for s in args.scrapers.split(",")), conditions)
     ours = {s.uuid for s in bench.specs}
     done = []

@@ -19,7 +19,13 @@ IDLE, ENRICHER, GO = "idle", "enricher", "go"
 # (CPU and vCPU times from libvirt's stats groups), for an in-run A/B.
 ENRICHER_LIBVIRT_CPU = "enricher-libvirt-cpu"
 ENRICHER_BASELINE = "enricher-baseline"  # another checkout's code (--baseline-source)
-ENRICHERS = (ENRICHER, ENRICHER_LIBVIRT_CPU, ENRICHER_BASELINE)
+# The enricher with [api] enabled = false (no vm_up, history or event history),
+# and with the 1 s history of vAdvisor ([api] history_interval = 1).
+ENRICHER_API_OFF = "enricher-api-off"
+ENRICHER_HISTORY_1S = "enricher-history-1s"
+API_OPTIONS = {ENRICHER_API_OFF: "[api]\nenabled = false\n",
+               ENRICHER_HISTORY_1S: "[api]\nhistory_interval = 1\n"}
+ENRICHERS = (ENRICHER, ENRICHER_LIBVIRT_CPU, ENRICHER_BASELINE, *API_OPTIONS)
 # Every process libvirt runs for the host: the monolithic daemon or the modular ones.
 DAEMONS = ("libvirtd", "virtqemud", "virtlogd", "virtproxyd")
 ROLES = ("exporter", "libvirtd", "qemu", "qemu_vcpu")
@@ -72,7 +78,9 @@ class Window:
 def launch(condition: str, config: WindowConfig) -> Iterator[targets.Target]:
     if condition in ENRICHERS:
         host = condition != ENRICHER_LIBVIRT_CPU
-        options = f"cpu_time_from_cgroup = {host}\nvcpu_times_from_proc = {host}\n"
+        # Each group header again: the extra text may end in any group (or none).
+        options = (API_OPTIONS.get(condition, "") + "[libvirt]\n"
+                   f"cpu_time_from_cgroup = {host}\nvcpu_times_from_proc = {host}\n")
         source = config.baseline_source if condition == ENRICHER_BASELINE else None
         with targets.enricher(config.workdir, config.uri, config.interval,
                               config.stats_groups, config.enricher_extra + options,
