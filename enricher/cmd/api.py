@@ -84,7 +84,12 @@ def serve(conf: cfg.ConfigOpts, part: ApiPart, sampler: Sampler, metrics: WebSer
     """Add the routes to ``metrics``, or to a server of its own on [api] port."""
     api = rest.RestApi(sampler, part.history, part.events, conf.api.stream_keepalive)
     if own_port(conf):
-        part.server = WebServer(conf.api.host or conf.prometheus.host, conf.api.port, limits)
+        host = conf.api.host or conf.prometheus.host
+        try:
+            part.server = WebServer(host, conf.api.port, limits)
+        except OSError as exc:
+            raise cfg.Error("cannot listen on [api] host/port %s:%s: %s"
+                            % (host, conf.api.port, exc.strerror)) from exc
         rest.add_routes(part.server, api, own_port=True)
     else:
         rest.add_routes(metrics, api, own_port=False)

@@ -362,3 +362,18 @@ def test_history_is_bounded_by_its_window(api) -> None:
     records = get_json(svc.server.port, "/api/v1.0/stats/" + A_UUID)
     assert 2 <= len(records) <= svc.api.history.capacity == 6
     assert records[-1]["timestamp"] - records[0]["timestamp"] <= 1.0
+
+
+def test_api_port_in_use_fails_at_start_naming_the_option(node_file) -> None:
+    import socket
+
+    from oslo_config import cfg
+
+    from enricher.cmd.enricher import Service
+    from tests.functional.conftest import make_conf
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        conf = make_conf(fixtures.test_node_uri(node_file), api__port=taken.getsockname()[1])
+        with pytest.raises(cfg.Error, match=r"\[api\] host/port"):
+            Service(conf)
