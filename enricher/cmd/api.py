@@ -14,6 +14,7 @@ from enricher.exporters.history import History
 from enricher.exporters.history_sampler import HistorySampler, light_reader
 from enricher.exporters.vm_up import VmUpTracker
 from enricher.exporters.web import Limits, WebServer
+from enricher.exporters.web_guard import WebGuard
 from enricher.health import ErrorCounts
 from enricher.libvirt.connection import Connection
 from enricher.libvirt.host_cpu import HostCpuTime
@@ -80,13 +81,14 @@ def own_port(conf: cfg.ConfigOpts) -> bool:
 
 
 def serve(conf: cfg.ConfigOpts, part: ApiPart, sampler: Sampler, metrics: WebServer,
-          limits: Limits) -> None:
-    """Add the routes to ``metrics``, or to a server of its own on [api] port."""
+          limits: Limits, guard: WebGuard | None = None) -> None:
+    """Add the routes to ``metrics``, or to a server of its own on [api] port
+    (behind the same web config ``guard``: TLS, basic auth, headers)."""
     api = rest.RestApi(sampler, part.history, part.events, conf.api.stream_keepalive)
     if own_port(conf):
         host = conf.api.host or conf.prometheus.host
         try:
-            part.server = WebServer(host, conf.api.port, limits)
+            part.server = WebServer(host, conf.api.port, limits, guard)
         except OSError as exc:
             raise cfg.Error("cannot listen on [api] host/port %s:%s: %s"
                             % (host, conf.api.port, exc.strerror)) from exc

@@ -58,8 +58,9 @@ class EventMonitor:
                                     opts.webhook_events, threads=errors.threads)
                         if opts.webhook_url else None)
         self.masakari = masakari
+        self._sinks = tuple(sinks)  # more sinks: the REST event history, SNMP notifications
         self._on_event = on_event
-        self.dispatcher = Dispatcher(self.queue, resolver, [self._record, *sinks], errors,
+        self.dispatcher = Dispatcher(self.queue, resolver, [self._record], errors,
                                      opts.stop_delay, self._keep_connected)
         if opts.keepalive_interval:
             connection.keepalive = (opts.keepalive_interval, opts.keepalive_count)
@@ -71,6 +72,12 @@ class EventMonitor:
             self._on_event()  # e.g. bring the next collection forward
         if self.masakari is not None:
             self.masakari.submit_event(event)
+        for sink in self._sinks:
+            try:
+                sink(event, tenancy)
+            except Exception:  # one broken sink must not starve the others
+                self._errors.add("events", "unexpected")
+                LOG.exception("Unexpected error in event sink %r", sink)
         if self.log is None and self.webhook is None:
             return
         record = to_record(event, tenancy, self._host)

@@ -17,6 +17,12 @@ open-file limit), the longest-idle connection making room for a newcomer, a
 503 when every connection is busy; a request's headers must arrive within
 ``idle_timeout`` of connecting or of the previous response; a response must
 be taken within ``send_timeout``; a listen backlog sized for many scrapers.
+
+With a ``WebGuard`` (``[prometheus] web_config_file``), each connection is
+upgraded to TLS with the context in force when it connects (so a rotated
+certificate is presented from the next handshake on), handshake failures are
+counted and close only that connection, every route but the ``public`` ones
+asks for basic auth, and the configured response headers are added.
 """
 
 from __future__ import annotations
@@ -30,8 +36,12 @@ import resource
 import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import h11
+
+from enricher.exporters import tls
+from enricher.exporters.web_guard import WebGuard
 
 LOG = logging.getLogger(__name__)
 
@@ -47,6 +57,7 @@ ACCEPT_BATCH = 32
 FD_RESERVE = 64
 
 _TOO_MANY_STREAMS = b"too many streams\n"
+_UNAUTHORIZED_BODY = b"401 Unauthorized\n"
 _UNAVAILABLE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
                 b"Content-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
                 b"too many connections")
@@ -155,11 +166,15 @@ class WebServer:
     start-up; ``route()`` before ``start()``.
     """
 
-    def __init__(self, host: str, port: int, limits: Limits) -> None:
+    def __init__(self, host: str, port: int, limits: Limits,
+                 guard: WebGuard | None = None) -> None:
         self.limits = limits
+        self.guard = guard
+        # bcrypt checks, one at a time off the event loop (as exporter-toolkit's mutex).
+        self._bcrypt = ThreadPoolExecutor(1, "http-auth") if guard is not None else None
         self.stats = ConnectionStats(max_connections=connection_cap(limits))
         self._sock = _listen(host, port, limits.listen_backlog)
-        self._routes: dict[str, Handler] = {}
+        self._routes: dict[str, tuple[Handler, bool]] = {}
         self._connections: dict[_Connection, None] = {}  # oldest first
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -174,18 +189,20 @@ class WebServer:
     def port(self) -> int:
         return self._sock.getsockname()[1]
 
-    def route(self, path: str, handler: Handler) -> None:
+    def route(self, path: str, handler: Handler, public: bool = False) -> None:
         """Serve ``path`` (with or without a trailing slash) by ``handler``;
-        ``/a/*`` serves every path under ``/a/`` (the longest such prefix wins)."""
-        self._routes[path.rstrip("/") or "/"] = handler
+        ``/a/*`` serves every path under ``/a/`` (the longest such prefix wins);
+        a ``public`` route never asks for basic auth."""
+        self._routes[path.rstrip("/") or "/"] = (handler, public)
 
-    def _find(self, path: str) -> Handler | None:
+    def _find(self, path: str) -> tuple[Handler | None, bool]:
+        """The handler of ``path`` and whether it is public; (None, False) if none."""
         key = path.rstrip("/") or "/"
-        handler = self._routes.get(key)
-        while handler is None and key not in ("", "/"):
+        found = self._routes.get(key)
+        while found is None and key not in ("", "/"):
             key = key.rpartition("/")[0]
-            handler = self._routes.get(key + "/*")
-        return handler
+            found = self._routes.get(key + "/*")
+        return found if found is not None else (None, False)
 
     def start(self) -> None:
         ready = threading.Event()
@@ -197,13 +214,14 @@ class WebServer:
         ready.wait()
         if failure:
             raise failure[0]
-        LOG.info("Serving metrics on http://%s:%d/metrics (at most %d connections, "
-                 "idle timeout %.0f s)", self.host, self.port,
+        scheme = "https" if self.guard and self.guard.state().context else "http"
+        LOG.info("Serving metrics on %s://%s:%d/metrics (at most %d connections, "
+                 "idle timeout %.0f s)", scheme, self.host, self.port,
                  self.stats.max_connections, self.limits.idle_timeout)
 
     def _run(self, ready: threading.Event, failure: list[BaseException]) -> None:
         loop = self._loop
-        assert loop is not None
+        assert loop is not None  # noqa: S101 - type narrowing: start() set it
         asyncio.set_event_loop(loop)
         self._stopping = asyncio.Event()
         try:
@@ -236,6 +254,8 @@ class WebServer:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout)
         self._sock.close()
+        if self._bcrypt is not None:
+            self._bcrypt.shutdown(wait=False, cancel_futures=True)
 
     async def _shutdown(self) -> None:
         if self._server is not None:
@@ -276,6 +296,8 @@ class WebServer:
         self.stats.open = len(self._connections)
         protocol = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADER_BYTES)
         try:
+            if self.guard is not None and not await self._start_tls(self.guard, conn):
+                return
             while await self._exchange(protocol, reader, conn):
                 protocol.start_next_cycle()
         except _Closed:
@@ -289,6 +311,42 @@ class WebServer:
                 writer.transport.abort()
             else:
                 writer.close()
+
+    async def _start_tls(self, guard: WebGuard, conn: _Connection) -> bool:
+        """Upgrade to TLS if the web config says so; False if the handshake failed."""
+        state = guard.state()
+        if state.context is None:
+            return True
+        try:
+            await conn.writer.start_tls(state.context,
+                                        ssl_handshake_timeout=min(
+                                            tls.HANDSHAKE_TIMEOUT, self.limits.idle_timeout))
+        except (OSError, asyncio.TimeoutError) as exc:
+            reason = tls.failure_reason(exc)
+            guard.handshake_errors[reason] += 1
+            LOG.debug("TLS handshake failed (%s): %s", reason, exc)
+            conn.closing = True
+            return False
+        if not tls.san_allowed(conn.writer.get_extra_info("peercert"), state.allowed_sans):
+            guard.handshake_errors["client_san_not_allowed"] += 1
+            LOG.debug("Refused a client certificate without an allowed SAN")
+            conn.closing = True
+            return False
+        return True
+
+    async def _authorized(self, guard: WebGuard, headers: Mapping[str, str]) -> bool:
+        """Whether the request carries a configured user's password (no auth: True)."""
+        state = guard.state()
+        if state.auth is None:
+            return True
+        header = headers.get("authorization")
+        outcome = state.auth.cached(header)
+        if outcome is None:
+            loop = asyncio.get_running_loop()
+            outcome = await loop.run_in_executor(self._bcrypt, state.auth.check, header)
+        if not outcome:
+            guard.auth_failures += 1
+        return outcome
 
     async def _exchange(self, protocol: h11.Connection, reader: asyncio.StreamReader,
                         conn: _Connection) -> bool:
@@ -335,14 +393,17 @@ class WebServer:
     async def _handle(self, event: h11.Request) -> Response | StreamResponse:
         target = event.target.decode("ascii", "replace")
         path, _, query = target.partition("?")
-        handler = self._find(path)
+        handler, public = self._find(path)
+        headers = {name.decode("latin-1"): value.decode("latin-1")
+                   for name, value in event.headers}
+        if self.guard is not None and not public and \
+                not await self._authorized(self.guard, headers):
+            return Response(401, _UNAUTHORIZED_BODY, headers=[("WWW-Authenticate", "Basic")])
         if handler is None:
             return Response(404, b"not found\n")
         method = event.method.decode("ascii", "replace")
         if method not in ("GET", "HEAD"):
             return Response(405, b"method not allowed\n", headers=[("Allow", "GET, HEAD")])
-        headers = {name.decode("latin-1"): value.decode("latin-1")
-                   for name, value in event.headers}
         try:
             return await handler(Request(method, path, query, headers))
         except Exception:
@@ -366,6 +427,8 @@ class WebServer:
         headers = [("Content-Type", response.content_type),
                    ("Content-Length", str(len(response.body))), ("Server", "enricher"),
                    *response.headers]
+        if self.guard is not None:
+            headers += self.guard.state().headers
         chunks = protocol.send_with_data_passthrough(h11.Response(
             status_code=response.status, headers=headers,
             reason=_reason(response.status))) or []
@@ -386,10 +449,12 @@ class WebServer:
     async def _stream(self, protocol: h11.Connection, conn: _Connection,
                       response: StreamResponse) -> None:
         """Send ``response`` chunk by chunk until it ends or the server stops."""
-        assert self._stopping is not None
+        assert self._stopping is not None  # noqa: S101 - type narrowing: start() set it
         self.stats.streams += 1
         headers = [("Content-Type", response.content_type), ("Server", "enricher"),
                    ("Cache-Control", "no-cache"), *response.headers]
+        if self.guard is not None:
+            headers += self.guard.state().headers
         stopping = asyncio.ensure_future(self._stopping.wait())
         try:
             conn.writer.write(protocol.send(h11.Response(

@@ -20,6 +20,9 @@ SECTIONS = (
     (catalog.EVENTS, "Domain events: only with [events] enabled; rendered on every "
                      "scrape."),
     (catalog.NOVA, "The Nova API fallback: only when Nova credentials are configured."),
+    (catalog.DEVICES, "Device identity from the domain XML read with the tenancy: only "
+                      "with [prometheus] device_info (always in the inovex profile, as "
+                      "its own *_info families)."),
 )
 
 
