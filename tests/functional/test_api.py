@@ -377,3 +377,28 @@ def test_api_port_in_use_fails_at_start_naming_the_option(node_file) -> None:
         conf = make_conf(fixtures.test_node_uri(node_file), api__port=taken.getsockname()[1])
         with pytest.raises(cfg.Error, match=r"\[api\] host/port"):
             Service(conf)
+
+
+def test_streams_cost_no_thread_and_are_never_evicted_for_idle_ones(api, streams) -> None:
+    import socket
+    import threading
+    svc = api(api__max_streams=4, prometheus__max_connections=8)
+    port = svc.server.port
+    before = threading.active_count()
+    streams += [Stream(port, "&suspended_events=true") for _ in range(4)]
+    wait_for(lambda: svc.api.events.subscribers == 4, what="4 subscriptions")
+    assert threading.active_count() == before  # asyncio tasks, not threads
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+    try:
+        wait_for(lambda: svc.server.stats.open == 8, what="8 connections")
+        # At the cap: a scrape makes room by closing an idle connection, never a stream.
+        assert "vm_up" in scrape_text(svc)
+        assert svc.server.stats.evicted >= 1 and svc.server.stats.streams == 4
+        svc.connection.get().lookupByUUIDString(A_UUID).suspend()
+        for stream in streams:
+            while (line := stream.line()) == b"\n":
+                pass
+            assert json.loads(line)["event"] == "suspended"
+    finally:
+        for sock in idle:
+            sock.close()
