@@ -15,7 +15,7 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 
 from enricher.events.history import EventHistory
-from enricher.exporters import rest_events, rest_json, rest_openapi
+from enricher.exporters import endpoints, rest_events, rest_json, rest_openapi
 from enricher.exporters.history import History
 from enricher.exporters.rest_specs import Specs
 from enricher.exporters.web import Request, Response, StreamResponse, WebServer
@@ -27,6 +27,13 @@ PREFIX = "/api/v1.0"
 ENDPOINTS = ("/api/v1.0/stats", "/api/v1.0/stats/{uuid}", "/api/v1.0/events",
              "/api/v1.0/specs", "/api/v1.0/specs/{uuid_or_name}",
              "/api/v1.0/openapi.json")
+
+
+def landing_with_api() -> bytes:
+    """The metrics port's landing page, with the API's endpoints too."""
+    links = ", ".join('<a href="%s">%s</a>' % (e, e) for e in ENDPOINTS if "{" not in e)
+    return endpoints.LANDING.replace(b"</p></body>", b"; REST API: " + links.encode()
+                                     + b"</p></body>")
 
 
 def json_response(status: int, value: object) -> Response:
@@ -150,6 +157,12 @@ def add_routes(server: WebServer, api: RestApi, own_port: bool) -> None:
 
     if own_port:
         server.route("/", listing)
+    else:
+        page = landing_with_api()
+
+        async def landing(_request: Request) -> Response:
+            return Response(200, page, "text/html; charset=utf-8")
+        server.route("/", landing)
     server.route("/api", listing)
     server.route(PREFIX, listing)
     server.route(PREFIX + "/stats", _guarded(stats))

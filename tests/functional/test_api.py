@@ -276,7 +276,9 @@ def test_api_on_the_metrics_port_when_the_port_is_the_same(api) -> None:
     svc = api(api__port=port, prometheus__port=port)
     assert svc.api.server is None and svc.server.port == port
     assert A_UUID in get_json(port, "/api/v1.0/stats?live=true")
-    assert get(port, "/")[1]["Content-Type"].startswith("text/html")
+    status, headers, page = get(port, "/")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert b'href="/metrics"' in page and b'href="/api/v1.0/stats"' in page
 
 
 def test_api_can_be_disabled(api) -> None:
