@@ -9,6 +9,7 @@ http        /metrics latency under 1 and N concurrent scrapers, and SYN drops
 calls       libvirt calls per collection by naming profile (test driver)
 statsd      the CPU of one StatsD send at N domains, per tag format
 soak        N scrapers for minutes on 1000 domains: p50/p99, RSS and threads over time
+api         memory and render time of the REST API's history at N domains
 """
 
 from __future__ import annotations
@@ -19,7 +20,17 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from tests.perf import calls, fleet, http_load, options, real, soak, statsd_cost, testdriver
+from tests.perf import (
+    api_memory,
+    calls,
+    fleet,
+    http_load,
+    options,
+    real,
+    soak,
+    statsd_cost,
+    testdriver,
+)
 
 
 def _interrupt(signum: int, _frame: object) -> None:
@@ -33,7 +44,7 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="mode", required=True)
     for name, module in (("real", real), ("testdriver", testdriver), ("fleet", fleet),
                          ("http", http_load), ("calls", calls), ("statsd", statsd_cost),
-                         ("soak", soak)):
+                         ("soak", soak), ("api", api_memory)):
         mode = sub.add_parser(name, help=(module.__doc__ or "").splitlines()[0],
                               formatter_class=options.FORMATTER)
         options.add(mode, module.OPTIONS)
