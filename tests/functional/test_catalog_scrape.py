@@ -112,6 +112,7 @@ def test_a_full_scrape_matches_the_catalog(service_factory, node_file, nova_conf
         fixtures.test_node_uri(node_file), [nova_conf], extra_stats=list(selectors.NAMES),
         libvirt__read_only=False, events__enabled=True, events__stop_delay=0.0,
         events__webhook_url=webhook_url, prometheus__tenant_labels=TENANT_LABELS,
+        prometheus__device_info=True,
         statsd__enabled=True, statsd__port=webhook_port(webhook_url), statsd__interval=1.0)
     dom = svc.connection.get().lookupByUUIDString(RUNNING)
     dom.suspend()

@@ -34,6 +34,7 @@ from tests.perf import (
 from tests.perf.windows import (
     ENRICHER,
     ENRICHER_BASELINE,
+    ENRICHER_INOVEX,
     ENRICHER_LIBVIRT_CPU,
     ENRICHER_STATSD,
     GO,
@@ -61,6 +62,8 @@ OPTIONS: options.Table = {
     "--ab-host-cpu": (False, "also run the enricher with [libvirt] cpu_time_from_cgroup and "
                              "vcpu_times_from_proc = false in every round (condition "
                              "enricher-libvirt-cpu)"),
+    "--ab-inovex": (False, "also run the enricher with [prometheus] metric_names = inovex "
+                           "in every round (condition enricher-inovex)"),
     "--ab-statsd": (False, "also run the enricher with [statsd] enabled, sending to a "
                            "local UDP sink every interval, in every round (condition "
                            "enricher-statsd)"),
@@ -105,6 +108,7 @@ def run_rounds(args: argparse.Namespace, bench: vms.BenchVMs, config: WindowConf
                conn: libvirt.virConnect) -> list[Window]:
     conditions = (ENRICHER, *((ENRICHER_LIBVIRT_CPU,) if args.ab_host_cpu else ()),
                   *((ENRICHER_BASELINE,) if args.baseline_source else ()),
+                  *((ENRICHER_INOVEX,) if args.ab_inovex else ()),
                   *((ENRICHER_STATSD,) if args.ab_statsd else ()), GO)
     plan = Plan(tuple(int(s) for s in args.scrapers.split(",")), conditions)
     ours = {s.uuid for s in bench.specs}
