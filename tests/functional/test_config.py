@@ -44,6 +44,10 @@ def _run(tmp_path: pathlib.Path, text: str) -> subprocess.CompletedProcess:
     ("[DEFAULT]\ninterval = -5\n", "[DEFAULT] interval"),
     ("[prometheus]\nmetric_names = kumina\n", "[prometheus] metric_names"),
     ("[libvirt\nconnection_uri = x\n", "cannot parse config file"),
+    ("[statsd]\nprefix = a..b\n", "[statsd] prefix"),
+    ("[statsd]\ntag_format = json\n", "[statsd] tag_format"),
+    ("[statsd]\nmetrics = libvirt_domain_openstack_info\n", "[statsd] metrics"),
+    ("[statsd]\ninterval = 0.5\n", "[statsd] interval"),
 ])
 def test_bad_config_fails_at_startup_with_one_line(tmp_path, text, needle) -> None:
     result = _run(tmp_path, text)
@@ -52,6 +56,13 @@ def test_bad_config_fails_at_startup_with_one_line(tmp_path, text, needle) -> No
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("enricher: error: ")
     assert needle in lines[0]
+
+
+def test_statsd_names_without_labels_fail_at_startup(tmp_path) -> None:
+    result = _run(tmp_path, "[statsd]\nenabled = true\nname_labels =\n")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "enricher: error: [statsd] name_labels may not be empty")
 
 
 def test_missing_config_file_is_named(tmp_path) -> None:
