@@ -15,8 +15,11 @@ from typing import NoReturn
 from oslo_config import cfg
 
 from enricher import malloc, rlimit, service
+from enricher.cmd import api
 from enricher.cmd.masakari import masakari_sink
 from enricher.cmd.nova import nova_fallback
+from enricher.cmd.snmp import snmp_agent_from
+from enricher.cmd.statsd import statsd_exporter
 from enricher.cmd.web import web_guard
 from enricher.events.monitor import EventMonitor
 from enricher.exporters import endpoints, event_metrics, nova_metrics
@@ -82,12 +85,17 @@ class Service:
                                  fallback=self.nova)
         reader = StatsReader(groups, slow_groups=conf.libvirt.slow_stats_groups,
                              slow_every=conf.libvirt.slow_stats_every,
-                             host_cpu=host_cpu(conf))
+                             host_cpu=host_cpu(conf), timeout=conf.libvirt.stats_timeout)
         self.sampler = Sampler(self.connection, reader, self.resolver,
                                self.errors, interval=conf.interval, extra=self.extra)
         masakari = masakari_sink(conf, self.errors.threads)  # cfg.Error if unusable
+        self.api = api.api_part(conf, self.sampler)
+        self.snmp = snmp_agent_from(conf, self.errors)  # cfg.Error if unusable
+        sinks = [self.api.events] if self.api and self.api.events else []
+        sinks += self.snmp.sinks() if self.snmp else []
         self.events = (EventMonitor(conf, self.connection, self.resolver, self.errors,
-                                    on_event=self.sampler.wake, masakari=masakari)
+                                    on_event=self.sampler.wake, masakari=masakari,
+                                    sinks=sinks)
                        if conf.events.enabled else None)
         # A dropped or restored connection shows in the next collection, soon.
         self.connection.on_close.append(lambda _reason: self.sampler.wake())
@@ -102,21 +110,43 @@ class Service:
             guard = self.guard
             sources.append(lambda: guard_families(guard))
         sources += per_scrape(self.events, self.nova, tenant_labels)
-        self.app = MetricsApp(self.sampler, self.errors, tenant_labels, sources)
+        self.statsd = statsd_exporter(conf, self.sampler, self.errors)
+        if self.statsd is not None:
+            sources.append(self.statsd.families)
+        self.app = MetricsApp(self.sampler, self.errors, tenant_labels, sources,
+                              self.api.per_snapshot(tuple(tenant_labels)) if self.api else (),
+                              profile=conf.prometheus.metric_names,
+                              device_info=conf.prometheus.device_info)
         self.sampler.on_snapshot.append(self.app.prepare)
         if self.events is not None:
             self.sampler.on_snapshot.append(self.events.counters.on_snapshot)
+        if self.snmp is not None:
+            self.snmp.wire(self.sampler, self.connection)
         endpoints.add_routes(self.server, self.app,
                              HealthInputs(self.sampler, self.errors.threads, conf.interval))
+        if self.api is not None:
+            api.serve(conf, self.api, self.sampler, self.server, web_limits(conf), self.guard)
 
     def start(self) -> None:
         if self.events is not None:
             self.events.start()
         self.sampler.start()
+        if self.statsd is not None:
+            self.statsd.start()
         self.server.start()
+        if self.api is not None and self.api.server is not None:
+            self.api.server.start()
+        if self.snmp is not None:
+            self.snmp.start()
 
     def stop(self) -> None:
+        if self.snmp is not None:
+            self.snmp.stop()
+        if self.api is not None and self.api.server is not None:
+            self.api.server.stop()
         self.server.stop()
+        if self.statsd is not None:
+            self.statsd.stop()
         self.sampler.stop()
         if self.events is not None:
             self.events.stop()
@@ -143,7 +173,8 @@ def web_limits(conf: cfg.ConfigOpts) -> Limits:
     """The HTTP server's limits from [prometheus]."""
     opts = conf.prometheus
     return Limits(max_connections=opts.max_connections, idle_timeout=opts.idle_timeout,
-                  send_timeout=opts.send_timeout, listen_backlog=opts.listen_backlog)
+                  send_timeout=opts.send_timeout, listen_backlog=opts.listen_backlog,
+                  max_streams=conf.api.max_streams)
 
 
 # Signals the main thread waits for; every other thread has them blocked.

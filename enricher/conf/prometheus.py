@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
+from enricher.exporters import profiles
 from enricher.tenancy import model
 
 GROUP = "prometheus"
@@ -65,6 +66,25 @@ OPTS = [
                      "Unknown values are exported as empty strings. Every "
                      "field is always on libvirt_domain_openstack_info, so a "
                      "short list here plus a PromQL join keeps series small."),
+    cfg.StrOpt("metric_names",
+               default=profiles.DEFAULT,
+               choices=[(p.name, p.description) for p in profiles.PROFILES.values()],
+               help="Naming profile of the /metrics exposition: which families, "
+                    "under which names, types, units and label names. seed keeps "
+                    "the enricher's own names; inovex and vadvisor export those "
+                    "of the exporters their dashboards were written for, so "
+                    "they work unchanged (see the migration page of the docs). "
+                    "The tenant labels are added in every profile. Related "
+                    "options: tenant_labels, device_info."),
+    cfg.BoolOpt("device_info",
+                default=False,
+                help="Export libvirt_domain_block_info and "
+                     "libvirt_domain_interface_info: one series per disk (serial, "
+                     "i.e. the Cinder volume id, source, bus, cache...) and per "
+                     "NIC (Neutron port id, fixed IPs, MAC, bridge...), from the "
+                     "domain XML read with the tenancy (no extra libvirt call). "
+                     "The inovex profile always exports its own *_info families "
+                     "instead. Related options: metric_names."),
 ]
 
 

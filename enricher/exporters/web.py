@@ -35,7 +35,7 @@ import logging
 import resource
 import socket
 import threading
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import h11
@@ -56,8 +56,8 @@ READ_SIZE = 64 * 1024
 ACCEPT_BATCH = 32
 FD_RESERVE = 64
 
+_TOO_MANY_STREAMS = b"too many streams\n"
 _UNAUTHORIZED_BODY = b"401 Unauthorized\n"
-
 _UNAVAILABLE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
                 b"Content-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
                 b"too many connections")
@@ -71,6 +71,7 @@ class Limits:
     idle_timeout: float = 30.0
     send_timeout: float = 10.0
     listen_backlog: int = 1024
+    max_streams: int = 64  # streamed responses open at once (their share of the cap)
 
 
 @dataclasses.dataclass
@@ -83,6 +84,8 @@ class ConnectionStats:
     rejected: int = 0  # answered 503: every connection was busy
     send_timeouts: int = 0  # aborted: the client read the response too slowly
     oversized: int = 0  # answered 431: a header block over MAX_HEADER_BYTES
+    streams: int = 0  # streamed responses being sent
+    streams_rejected: int = 0  # answered 503: max_streams were open
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -105,7 +108,22 @@ class Response:
     headers: Sequence[tuple[str, str]] = ()
 
 
-Handler = Callable[[Request], Awaitable[Response]]
+@dataclasses.dataclass(frozen=True, slots=True)
+class StreamResponse:
+    """A response sent as it is produced: each item of ``chunks`` goes out at
+    once, with chunked Transfer-Encoding (HTTP/1.0: until the connection
+    closes). ``send_timeout`` applies to each chunk; the stream ends cleanly
+    when the iterator ends or the server stops, and the iterator is closed
+    (``aclose()``) in every case. A connection sending one is never evicted.
+    """
+
+    status: int
+    chunks: AsyncIterator[bytes]
+    content_type: str = "application/octet-stream"
+    headers: Sequence[tuple[str, str]] = ()
+
+
+Handler = Callable[[Request], Awaitable[Response | StreamResponse]]
 
 
 def _reason(status: int) -> bytes:
@@ -161,6 +179,7 @@ class WebServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
+        self._stopping: asyncio.Event | None = None  # set when stop() begins
 
     @property
     def host(self) -> str:
@@ -171,9 +190,19 @@ class WebServer:
         return self._sock.getsockname()[1]
 
     def route(self, path: str, handler: Handler, public: bool = False) -> None:
-        """Serve ``path`` (with or without a trailing slash) by ``handler``; a
-        ``public`` route never asks for basic auth."""
+        """Serve ``path`` (with or without a trailing slash) by ``handler``;
+        ``/a/*`` serves every path under ``/a/`` (the longest such prefix wins);
+        a ``public`` route never asks for basic auth."""
         self._routes[path.rstrip("/") or "/"] = (handler, public)
+
+    def _find(self, path: str) -> tuple[Handler | None, bool]:
+        """The handler of ``path`` and whether it is public; (None, False) if none."""
+        key = path.rstrip("/") or "/"
+        found = self._routes.get(key)
+        while found is None and key not in ("", "/"):
+            key = key.rpartition("/")[0]
+            found = self._routes.get(key + "/*")
+        return found if found is not None else (None, False)
 
     def start(self) -> None:
         ready = threading.Event()
@@ -194,6 +223,7 @@ class WebServer:
         loop = self._loop
         assert loop is not None  # noqa: S101 - type narrowing: start() set it
         asyncio.set_event_loop(loop)
+        self._stopping = asyncio.Event()
         try:
             self._server = loop.run_until_complete(asyncio.start_server(
                 self._serve, sock=self._sock, backlog=ACCEPT_BATCH, limit=READ_SIZE))
@@ -230,6 +260,9 @@ class WebServer:
     async def _shutdown(self) -> None:
         if self._server is not None:
             self._server.close()
+        if self._stopping is not None:
+            self._stopping.set()  # streams send their last chunk and end
+            await asyncio.sleep(0.05)
         for conn in list(self._connections):
             conn.writer.transport.abort()
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
@@ -357,10 +390,10 @@ class WebServer:
             raise _Closed
         return event
 
-    async def _handle(self, event: h11.Request) -> Response:
+    async def _handle(self, event: h11.Request) -> Response | StreamResponse:
         target = event.target.decode("ascii", "replace")
         path, _, query = target.partition("?")
-        handler, public = self._routes.get(path.rstrip("/") or "/", (None, False))
+        handler, public = self._find(path)
         headers = {name.decode("latin-1"): value.decode("latin-1")
                    for name, value in event.headers}
         if self.guard is not None and not public and \
@@ -378,7 +411,19 @@ class WebServer:
             return Response(500, b"internal error\n")
 
     async def _send(self, protocol: h11.Connection, conn: _Connection,
-                    response: Response, head: bool) -> None:
+                    response: Response | StreamResponse, head: bool) -> None:
+        if isinstance(response, StreamResponse):
+            if not head and self.stats.streams < self.limits.max_streams:
+                await self._stream(protocol, conn, response)
+                return
+            await response.chunks.aclose()
+            if head:  # the headers a GET would get, no body
+                response = Response(response.status, b"", response.content_type,
+                                    response.headers)
+            else:
+                self.stats.streams_rejected += 1
+                response = Response(503, _TOO_MANY_STREAMS,
+                                    headers=[("Retry-After", "1")])
         headers = [("Content-Type", response.content_type),
                    ("Content-Length", str(len(response.body))), ("Server", "enricher"),
                    *response.headers]
@@ -391,12 +436,53 @@ class WebServer:
             chunks += protocol.send_with_data_passthrough(h11.Data(data=response.body)) or []
         chunks += protocol.send_with_data_passthrough(h11.EndOfMessage()) or []
         conn.writer.writelines(chunks)
+        await self._drain(conn)
+
+    async def _drain(self, conn: _Connection) -> None:
         try:
             await asyncio.wait_for(conn.writer.drain(), self.limits.send_timeout)
         except asyncio.TimeoutError:
             self.stats.send_timeouts += 1
             conn.closing = True
             raise _Closed from None
+
+    async def _stream(self, protocol: h11.Connection, conn: _Connection,
+                      response: StreamResponse) -> None:
+        """Send ``response`` chunk by chunk until it ends or the server stops."""
+        assert self._stopping is not None  # noqa: S101 - type narrowing: start() set it
+        self.stats.streams += 1
+        headers = [("Content-Type", response.content_type), ("Server", "enricher"),
+                   ("Cache-Control", "no-cache"), *response.headers]
+        if self.guard is not None:
+            headers += self.guard.state().headers
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            conn.writer.write(protocol.send(h11.Response(
+                status_code=response.status, headers=headers,
+                reason=_reason(response.status))) or b"")
+            await self._drain(conn)
+            while True:
+                following = asyncio.ensure_future(anext(response.chunks))
+                await asyncio.wait((following, stopping),
+                                   return_when=asyncio.FIRST_COMPLETED)
+                if not following.done():
+                    following.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                        await following
+                    break
+                try:
+                    chunk = following.result()
+                except StopAsyncIteration:
+                    break
+                if chunk:
+                    conn.writer.write(protocol.send(h11.Data(data=chunk)) or b"")
+                    await self._drain(conn)
+            conn.writer.write(protocol.send(h11.EndOfMessage()) or b"")
+            await self._drain(conn)
+        finally:
+            self.stats.streams -= 1
+            stopping.cancel()
+            await response.chunks.aclose()
 
     async def _refuse(self, protocol: h11.Connection, conn: _Connection,
                       exc: h11.RemoteProtocolError) -> None:

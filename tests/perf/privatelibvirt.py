@@ -35,7 +35,7 @@ VIRTLOGD_LINK = f"{PREFIX}virtlogd"
 COMMS = (LIBVIRTD_LINK[:15], VIRTLOGD_LINK[:15])
 HIDDEN = ("/run/libvirt", "/var/lib/libvirt/qemu", "/etc/libvirt/qemu")
 # QEMU capabilities, probed once; a root-only benchmark's cache, kept across runs.
-CACHE = Path("/var/tmp/enr-bench-libvirt-cache")  # noqa: S108 - see above
+CACHE = Path("/var/tmp/enr-bench-libvirt-cache")
 SYSTEM_CACHE = "/var/cache/libvirt/qemu"
 OWNER_FILE = "owner.pid"
 

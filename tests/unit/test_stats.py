@@ -14,7 +14,7 @@ RAW = {
     "vcpu.0.time": 2_500_000_000, "vcpu.0.wait": 7, "vcpu.0.delay": 9,
     "vcpu.0.halt_exits.sum": 123, "net.count": 1, "net.0.name": "tap0",
     "net.0.rx.bytes": 90, "net.0.rx.pkts": 1, "net.0.tx.bytes": 0, "block.count": 1,
-    "block.0.name": "vda", "block.0.path": "/tmp/a.raw",  # noqa: S108 - a string in a fake record "block.0.rd.bytes": 512,
+    "block.0.name": "vda", "block.0.path": "/tmp/a.raw", "block.0.rd.bytes": 512,
     "block.0.capacity": 16777216,
 }
 
