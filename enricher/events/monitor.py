@@ -58,9 +58,9 @@ class EventMonitor:
                                     opts.webhook_events, threads=errors.threads)
                         if opts.webhook_url else None)
         self.masakari = masakari
-        self._sinks = tuple(sinks)  # more sinks, e.g. SNMP notifications
+        self._sinks = tuple(sinks)  # more sinks: the REST event history, SNMP notifications
         self._on_event = on_event
-        self.dispatcher = Dispatcher(self.queue, resolver, [self._record, *sinks], errors,
+        self.dispatcher = Dispatcher(self.queue, resolver, [self._record], errors,
                                      opts.stop_delay, self._keep_connected)
         if opts.keepalive_interval:
             connection.keepalive = (opts.keepalive_interval, opts.keepalive_count)

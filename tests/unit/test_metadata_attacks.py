@@ -16,7 +16,8 @@ import pytest
 
 from enricher import exceptions
 from enricher.health import ErrorCounts
-from enricher.tenancy import metadata, model
+from enricher.libvirt.metadata import NOVA_NS_1_1
+from enricher.tenancy import domain_reader, metadata, model
 from enricher.tenancy.resolver import Resolver
 from tests import fakes
 
@@ -177,9 +178,11 @@ def test_comments_processing_instructions_and_cdata() -> None:
 @pytest.mark.parametrize("attack", [BILLION_LAUGHS, QUADRATIC, "<instance>", "\ud800",
                                     "<instance><name>%s</name></instance>" % ("<a>" * 10_000)])
 def test_the_resolver_skips_and_counts_an_attack_and_keeps_the_others(attack: str) -> None:
-    texts = {"good": '<instance><owner><project uuid="p"/></owner></instance>', "bad": attack}
+    # The resolver reads whole domain documents (one XMLDesc): the attack is one.
+    texts = {"good": '<domain><metadata><instance xmlns="%s"><owner><project uuid="p"/>'
+                     '</owner></instance></metadata></domain>' % NOVA_NS_1_1, "bad": attack}
     errors = ErrorCounts()
-    resolver = Resolver(errors, reader=lambda dom: metadata.tenancy_from_metadata(
+    resolver = Resolver(errors, reader=lambda dom: domain_reader.record_from_xml(
         texts[dom.UUIDString()], dom.UUIDString()))
     result = resolver.resolve({"good": fakes.Domain(uuid="good"),
                                "bad": fakes.Domain(uuid="bad", name_="instance-2")})

@@ -132,6 +132,7 @@ def test_without_nowait_a_stuck_call_fails_the_collection_after_one_deadline(
 def test_the_sampler_counts_timeouts_and_keeps_libvirt_up(conn: _Conn) -> None:
     from enricher.sampler import Sampler
     from enricher.tenancy import model
+    from enricher.tenancy.domain_reader import DomainRecord
     from enricher.tenancy.resolver import Resolver
 
     class _Connection:
@@ -142,7 +143,8 @@ def test_the_sampler_counts_timeouts_and_keeps_libvirt_up(conn: _Conn) -> None:
             pass
 
     errors = ErrorCounts()
-    resolver = Resolver(errors, reader=lambda dom: model.Tenancy(project_id="p"))
+    resolver = Resolver(errors,
+                        reader=lambda dom: DomainRecord(model.Tenancy(project_id="p"), None))
     sampler = Sampler(_Connection(), StatsReader(["state", "cpu", "block"], timeout=TIMEOUT),
                       resolver, errors)
     snap = sampler.collect()
