@@ -26,8 +26,6 @@ MODULE = "ENRICHER-MIB"
 # RFC 5612 reserves enterprise number 32473 for examples and documentation.
 EXAMPLE_PEN = 32473
 DEFAULT_BASE_OID = "1.3.6.1.4.1.%d.1" % EXAMPLE_PEN
-# The MODULE-IDENTITY's value in the shipped MIB file: { enterprises 32473 1 }.
-MODULE_PARENT = ("enterprises", (EXAMPLE_PEN, 1))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
