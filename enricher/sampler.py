@@ -38,6 +38,7 @@ class Snapshot:
     # Each domain's XML and devices, read with its tenancy (not per collection).
     descriptions: Mapping[str, devices.Description] = dataclasses.field(
         default_factory=lambda: MappingProxyType({}))
+    timed_out: frozenset[str] = frozenset()  # UUIDs of domains whose QEMU does not answer
 
     def tenancy_of(self, uuid: str) -> model.Tenancy:
         return self.tenancy.get(uuid, model.NO_TENANCY)
@@ -123,6 +124,10 @@ class Sampler:
         except exceptions.LibvirtUnavailable as exc:
             LOG.debug("Collection skipped: %s", exc)
             snap = self._down(started)
+        except exceptions.LibvirtTimeout as exc:
+            self._errors.add("libvirt", "stats_timeout", max(1, self._reader.timeouts))
+            LOG.error("Bulk stats call timed out twice: %s", exc)
+            snap = self._down(started)
         except exceptions.LibvirtError as exc:
             self._errors.add("libvirt", "stats_failed")
             LOG.error("Bulk stats call failed: %s", exc)
@@ -131,6 +136,8 @@ class Sampler:
             self._connection.mark_success()
             if collection.failed:
                 self._errors.add("libvirt", "domain_skipped", collection.failed)
+            if collection.call_timeouts:
+                self._errors.add("libvirt", "stats_timeout", collection.call_timeouts)
             samples = tuple(s for s in collection.samples if s.uuid in tenancy)
             skipped = collection.failed + len(collection.samples) - len(samples)
             extra = (self._extra.collect(samples, collection.domains, sampled_at)
@@ -143,7 +150,8 @@ class Sampler:
                             vcpu_from_proc=collection.vcpu_from_proc,
                             descriptions=MappingProxyType(
                                 {s.uuid: described[s.uuid] for s in samples
-                                 if s.uuid in described}))
+                                 if s.uuid in described}),
+                            timed_out=collection.timed_out)
         self._snapshot = snap
         self._publish(snap)
         return snap

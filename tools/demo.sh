@@ -4,11 +4,17 @@
 # No OpenStack, no VM, no libvirtd needed. Shows the tenant-labelled metrics,
 # then keeps serving http://127.0.0.1:${PORT}/metrics until Ctrl-C.
 # --check: show the metrics and exit (used by the tests).
+# ENRICHER_BIN: run that enricher (an installed wheel's) instead of .venv's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${ENRICHER_DEMO_PORT:-9616}
 
-tools/bootstrap.sh >/dev/null
+if [[ -n ${ENRICHER_BIN:-} ]]; then
+    enricher=$ENRICHER_BIN
+else
+    tools/bootstrap.sh >/dev/null
+    enricher=.venv/bin/enricher
+fi
 workdir=$(mktemp -d)
 trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$workdir"' EXIT
 cat >"$workdir/enricher.conf" <<CONF
@@ -18,7 +24,7 @@ connection_uri = test://$(pwd)/enricher/demo/demo-node.xml
 host = 127.0.0.1
 port = $PORT
 CONF
-.venv/bin/enricher --config-file "$workdir/enricher.conf" &
+"$enricher" --config-file "$workdir/enricher.conf" &
 pid=$!
 for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$PORT/metrics" -o "$workdir/metrics" && break

@@ -15,10 +15,13 @@ PACKAGES=(
     pkg-config
     prometheus
     prometheus-libvirt-exporter
+    prometheus-node-exporter
     snmpd
     snmp
     snmptrapd
     smitools
+    systemd
+    runc
 )
 QEMU_CONF=${E2E_QEMU_CONF:-/etc/libvirt/qemu.conf}
 
@@ -85,7 +88,20 @@ configure_qemu() {
     set_conf group root
 }
 
+# kubectl renders the Kubernetes overlays (tests/functional/test_kubernetes.py):
+# Debian's kubernetes-client unless some kubectl (it conflicts with Google's
+# kubectl package) is installed already.
+install_kubectl() {
+    if command -v kubectl >/dev/null; then
+        return
+    fi
+    log "installing kubernetes-client (kubectl)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends kubernetes-client
+}
+
 install_packages
+install_kubectl
 ensure_qemu_account
 configure_qemu
 log "done"

@@ -37,8 +37,8 @@ class EventMonitor:
     def __init__(self, conf: cfg.ConfigOpts, connection: Connection, resolver: Resolver,
                  errors: ErrorCounts, loop: libvirt_events.EventLoop | None = None,
                  on_event: Callable[[], None] | None = None,
-                 masakari: MasakariSink | None = None,
-                 sinks: Sequence[Sink] = ()) -> None:
+                 masakari: MasakariSink | None = None, sinks: Sequence[Sink] = ()
+                 ) -> None:
         libvirt_events.register_default_impl()
         opts = conf.events
         self._connection = connection
@@ -58,7 +58,7 @@ class EventMonitor:
                                     opts.webhook_events, threads=errors.threads)
                         if opts.webhook_url else None)
         self.masakari = masakari
-        self._sinks = tuple(sinks)  # more sinks, e.g. SNMP notifications
+        self._sinks = tuple(sinks)  # more sinks: the REST event history, SNMP notifications
         self._on_event = on_event
         self.dispatcher = Dispatcher(self.queue, resolver, [self._record], errors,
                                      opts.stop_delay, self._keep_connected)

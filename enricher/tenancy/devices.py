@@ -32,6 +32,8 @@ class Disk:
     source_type: str | None = None  # <disk type>: file, block, network, volume, dir
     source: str | None = None  # file path, block device, "pool/image" (rbd), "pool/volume"
     serial: str | None = None  # <serial>: the Cinder volume id for volume-backed disks
+    driver_name: str | None = None  # <driver name>: qemu
+    discard: str | None = None  # <driver discard>: unmap, ignore
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -57,6 +59,9 @@ class Description:
     xml: str
     disks: tuple[Disk, ...] = ()
     interfaces: tuple[Interface, ...] = ()
+    os_type: str | None = None  # <os><type>: hvm
+    os_arch: str | None = None  # <os><type arch>: x86_64
+    os_machine: str | None = None  # <os><type machine>: pc-q35-8.2
 
     def disk(self, target: str) -> Disk | None:
         return next((d for d in self.disks if d.target == target), None)
@@ -120,6 +125,8 @@ def parse_disk(disk: etree._Element) -> Disk:
         source_type=source_type,
         source=_disk_source(disk, source_type),
         serial=_text(_child(disk, "serial")),
+        driver_name=driver.get("name") or None if driver is not None else None,
+        discard=driver.get("discard") or None if driver is not None else None,
     )
 
 
@@ -163,6 +170,7 @@ def describe(root: etree._Element, uuid: str, xml: str,
     """A Description of a parsed ``<domain>``; ``ports`` from its Nova metadata."""
     devices = _child(root, "devices")
     children = list(devices) if devices is not None else []
+    os_type = _child(_child(root, "os"), "type")
     return Description(
         uuid=uuid,
         name=_text(_child(root, "name")),
@@ -170,4 +178,7 @@ def describe(root: etree._Element, uuid: str, xml: str,
         disks=tuple(parse_disk(c) for c in children if _local(c) == "disk"),
         interfaces=tuple(parse_interface(c, ports) for c in children
                          if _local(c) == "interface"),
+        os_type=_text(os_type),
+        os_arch=os_type.get("arch") or None if os_type is not None else None,
+        os_machine=os_type.get("machine") or None if os_type is not None else None,
     )

@@ -22,7 +22,9 @@ def test_rbd_disk_and_ovs_ports_with_their_fixed_ips() -> None:
     assert desc.uuid == INSTANCE_A and desc.name == "instance-0000000a"
     assert desc.disks == (devices.Disk(
         target="vda", bus="virtio", device="disk", driver_type="raw", cache="writeback",
-        source_type="network", source="vms/%s_disk" % INSTANCE_A, serial=None),)
+        source_type="network", source="vms/%s_disk" % INSTANCE_A, serial=None,
+        driver_name="qemu", discard="unmap"),)
+    assert (desc.os_type, desc.os_arch) == ("hvm", "x86_64")
     first, second = desc.interfaces
     assert first == devices.Interface(
         target="tap68ffd243-5a", mac="fa:16:3e:4b:2c:17", type="bridge", bridge="br-int",
