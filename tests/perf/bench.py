@@ -10,6 +10,7 @@ calls       libvirt calls per collection by naming profile (test driver)
 statsd      the CPU of one StatsD send at N domains, per tag format
 soak        N scrapers for minutes on 1000 domains: p50/p99, RSS and threads over time
 api         memory and render time of the REST API's history at N domains
+snmp        whole-host CPU with [snmp] on and a walk a minute, beside SNMP off
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.perf import (
     http_load,
     options,
     real,
+    snmp_cost,
     soak,
     statsd_cost,
     testdriver,
@@ -44,7 +46,7 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="mode", required=True)
     for name, module in (("real", real), ("testdriver", testdriver), ("fleet", fleet),
                          ("http", http_load), ("calls", calls), ("statsd", statsd_cost),
-                         ("soak", soak), ("api", api_memory)):
+                         ("soak", soak), ("api", api_memory), ("snmp", snmp_cost)):
         mode = sub.add_parser(name, help=(module.__doc__ or "").splitlines()[0],
                               formatter_class=options.FORMATTER)
         options.add(mode, module.OPTIONS)

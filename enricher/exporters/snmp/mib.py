@@ -26,8 +26,6 @@ MODULE = "ENRICHER-MIB"
 # RFC 5612 reserves enterprise number 32473 for examples and documentation.
 EXAMPLE_PEN = 32473
 DEFAULT_BASE_OID = "1.3.6.1.4.1.%d.1" % EXAMPLE_PEN
-# The MODULE-IDENTITY's value in the shipped MIB file: { enterprises 32473 1 }.
-MODULE_PARENT = ("enterprises", (EXAMPLE_PEN, 1))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -402,6 +400,8 @@ NOT_SERVED = {  # keyed like Column.source, so no name stands alone here
     "family:libvirt_domain_job_disk_total_bytes": "Prometheus only",
     "family:libvirt_domain_job_disk_processed_bytes": "Prometheus only",
     "family:libvirt_domain_job_disk_remaining_bytes": "Prometheus only",
+    "family:libvirt_domain_timed_out": "the inovex profile's compatibility family (always 0: "
+                                       "the bulk call never waits on a busy domain)",
     "family:libvirt_domain_events_total": "events become notifications instead",
     "family:libvirt_domain_last_event_timestamp_seconds": "events become notifications instead",
 }
