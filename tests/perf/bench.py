@@ -11,6 +11,7 @@ statsd      the CPU of one StatsD send at N domains, per tag format
 soak        N scrapers for minutes on 1000 domains: p50/p99, RSS and threads over time
 api         memory and render time of the REST API's history at N domains
 snmp        whole-host CPU with [snmp] on and a walk a minute, beside SNMP off
+fleet-prom  one real Prometheus scraping N test-driver enrichers with the shipped rules
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tests.perf import (
     api_memory,
     calls,
     fleet,
+    fleet_prom,
     http_load,
     options,
     real,
@@ -46,7 +48,8 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="mode", required=True)
     for name, module in (("real", real), ("testdriver", testdriver), ("fleet", fleet),
                          ("http", http_load), ("calls", calls), ("statsd", statsd_cost),
-                         ("soak", soak), ("api", api_memory), ("snmp", snmp_cost)):
+                         ("soak", soak), ("api", api_memory), ("snmp", snmp_cost),
+                         ("fleet-prom", fleet_prom)):
         mode = sub.add_parser(name, help=(module.__doc__ or "").splitlines()[0],
                               formatter_class=options.FORMATTER)
         options.add(mode, module.OPTIONS)
