@@ -23,6 +23,10 @@ class LibvirtDisconnected(LibvirtUnavailable):
     """A call failed because the connection itself broke (not one domain)."""
 
 
+class LibvirtTimeout(LibvirtError):
+    """A libvirt call did not answer within its deadline (a QEMU, or libvirtd, hangs)."""
+
+
 class DomainGone(LibvirtError):
     """A domain vanished while we were looking at it."""
 

@@ -14,7 +14,7 @@ from enricher.extra.runner import ExtraResult, ExtraRunner
 from enricher.health import ErrorCounts
 from enricher.libvirt.connection import Connection
 from enricher.libvirt.stats import DomainSample, StatsReader
-from enricher.tenancy import model
+from enricher.tenancy import devices, model
 from enricher.tenancy.resolver import Resolver
 
 LOG = logging.getLogger(__name__)
@@ -35,9 +35,16 @@ class Snapshot:
     interval: float = 0.0  # the sampler's interval; 0 means collected at scrape time
     cpu_from_cgroup: int = 0  # running domains whose CPU time came from their cgroup
     vcpu_from_proc: int = 0  # running domains whose vCPU times came from /proc
+    # Each domain's XML and devices, read with its tenancy (not per collection).
+    descriptions: Mapping[str, devices.Description] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({}))
+    timed_out: frozenset[str] = frozenset()  # UUIDs of domains whose QEMU does not answer
 
     def tenancy_of(self, uuid: str) -> model.Tenancy:
         return self.tenancy.get(uuid, model.NO_TENANCY)
+
+    def description_of(self, uuid: str) -> devices.Description | None:
+        return self.descriptions.get(uuid)
 
 
 # Longest a scrape waits for the first background collection after start-up.
@@ -109,13 +116,17 @@ class Sampler:
             conn = self._connection.get()
             collection = self._reader.collect(conn)
             sampled_at = time.monotonic()
-            tenancy = self._resolver.resolve(collection.domains)
+            tenancy, described = self._resolver.resolve_all(collection.domains)
         except exceptions.LibvirtDisconnected as exc:
             self._connection.drop(str(exc))
             self._errors.add("libvirt", "disconnected")
             snap = self._down(started)
         except exceptions.LibvirtUnavailable as exc:
             LOG.debug("Collection skipped: %s", exc)
+            snap = self._down(started)
+        except exceptions.LibvirtTimeout as exc:
+            self._errors.add("libvirt", "stats_timeout", max(1, self._reader.timeouts))
+            LOG.error("Bulk stats call timed out twice: %s", exc)
             snap = self._down(started)
         except exceptions.LibvirtError as exc:
             self._errors.add("libvirt", "stats_failed")
@@ -125,6 +136,8 @@ class Sampler:
             self._connection.mark_success()
             if collection.failed:
                 self._errors.add("libvirt", "domain_skipped", collection.failed)
+            if collection.call_timeouts:
+                self._errors.add("libvirt", "stats_timeout", collection.call_timeouts)
             samples = tuple(s for s in collection.samples if s.uuid in tenancy)
             skipped = collection.failed + len(collection.samples) - len(samples)
             extra = (self._extra.collect(samples, collection.domains, sampled_at)
@@ -134,7 +147,11 @@ class Sampler:
                             duration=time.monotonic() - started, skipped=skipped,
                             sequence=self._sequence, extra=extra, interval=self.interval,
                             cpu_from_cgroup=collection.cpu_from_cgroup,
-                            vcpu_from_proc=collection.vcpu_from_proc)
+                            vcpu_from_proc=collection.vcpu_from_proc,
+                            descriptions=MappingProxyType(
+                                {s.uuid: described[s.uuid] for s in samples
+                                 if s.uuid in described}),
+                            timed_out=collection.timed_out)
         self._snapshot = snap
         self._publish(snap)
         return snap

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Sequence
 
 from oslo_config import cfg
+from oslo_log import log as oslo_log
 
 from enricher.conf import opts
 
@@ -72,6 +73,7 @@ def prepare(argv: Sequence[str] | None = None,
     """Register options, parse the command line and config files, validate."""
     conf = cfg.ConfigOpts()
     opts.register_opts(conf)
+    register_logging_opts(conf)
     try:
         conf(list(argv) if argv is not None else sys.argv[1:], project="enricher",
              default_config_files=default_config_files)
@@ -93,8 +95,39 @@ def prepare(argv: Sequence[str] | None = None,
     return conf
 
 
+# Libraries that are chatty at INFO or DEBUG, on top of oslo.log's own list.
+DEFAULT_LOG_LEVELS = ("openstack=WARN", "h11=WARN", "asyncio=WARN")
+
+
+def register_logging_opts(conf: cfg.ConfigOpts) -> None:
+    """oslo.log's options ([DEFAULT] debug, log_file, use_json, ...), before parsing."""
+    oslo_log.register_options(conf)
+    oslo_log.set_defaults(default_log_levels=[
+        *oslo_log.get_default_log_levels(), *DEFAULT_LOG_LEVELS])
+
+
 def setup_logging(conf: cfg.ConfigOpts) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if conf.debug else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr)
+    """Configure logging with oslo.log."""
+    oslo_log.setup(conf, "enricher")
+
+
+def reload_logging(conf: cfg.ConfigOpts) -> None:
+    """SIGHUP: re-read the config files for oslo.log's mutable options (debug,
+    log_config_append), and reopen log files, so that logrotate's move-then-HUP
+    rotation (no copytruncate) writes to a new file from now on."""
+    try:
+        conf.mutate_config_files()
+    except Exception:  # a bad edit must not stop a running service
+        LOG.exception("Could not re-read the configuration files; logging unchanged")
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            try:
+                stream = open(handler.baseFilename, handler.mode,  # kept open: the handler owns it
+                              encoding=handler.encoding)
+            except OSError as exc:
+                LOG.error("Cannot reopen log file %s: %s", handler.baseFilename, exc)
+                continue
+            old = handler.setStream(stream)
+            if old is not None:
+                old.close()
+    LOG.info("SIGHUP: logging re-configured, log files reopened")

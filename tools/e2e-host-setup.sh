@@ -15,6 +15,11 @@ PACKAGES=(
     pkg-config
     prometheus
     prometheus-libvirt-exporter
+    prometheus-node-exporter
+    snmpd
+    snmp
+    snmptrapd
+    smitools
     systemd
     runc
 )

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
+# debug, log_file, use_json, ...: oslo.log's options (enricher.service registers them).
 OPTS = [
-    cfg.BoolOpt("debug",
-                default=False,
-                help="Log at DEBUG level instead of INFO."),
     cfg.FloatOpt("interval",
                  default=15.0,
                  min=0.0,

@@ -109,6 +109,17 @@ OPTS = [
                     "it is re-read when the domain is first seen and when it "
                     "is started again (Nova regenerates the XML on hard "
                     "reboot, resize and migration)."),
+    cfg.FloatOpt("stats_timeout",
+                 default=30.0,
+                 min=0.0,
+                 help="Seconds a stats call to libvirt may take. libvirt has no "
+                      "deadline on a QEMU monitor command, so one QEMU that "
+                      "stops answering would hold every collection; past this "
+                      "deadline the call is left behind and made again at once, "
+                      "without that domain's monitor figures, and the domain is "
+                      "marked by libvirt_domain_timed_out. Keep it well above a "
+                      "healthy collection's duration "
+                      "(enricher_collection_duration_seconds). 0 waits for ever."),
     cfg.IntOpt("reconnect_max_interval",
                default=60,
                min=1,

@@ -6,9 +6,20 @@ import itertools
 
 from oslo_config import cfg
 
-from enricher.conf import default, events, extra, libvirt, masakari, nova, prometheus
+from enricher.conf import (
+    api,
+    default,
+    events,
+    extra,
+    libvirt,
+    masakari,
+    nova,
+    prometheus,
+    snmp,
+    statsd,
+)
 
-MODULES = (default, extra, libvirt, prometheus, nova, events, masakari)
+MODULES = (default, extra, libvirt, prometheus, nova, events, masakari, api, statsd, snmp)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:

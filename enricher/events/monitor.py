@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import queue
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from oslo_config import cfg
 
 from enricher import exceptions
 from enricher.events.counters import EventCounters
-from enricher.events.dispatch import Dispatcher
+from enricher.events.dispatch import Dispatcher, Sink
 from enricher.events.log import EventLog, to_record
 from enricher.events.masakari import MasakariSink
 from enricher.events.webhook import WebhookSink
@@ -37,7 +37,8 @@ class EventMonitor:
     def __init__(self, conf: cfg.ConfigOpts, connection: Connection, resolver: Resolver,
                  errors: ErrorCounts, loop: libvirt_events.EventLoop | None = None,
                  on_event: Callable[[], None] | None = None,
-                 masakari: MasakariSink | None = None) -> None:
+                 masakari: MasakariSink | None = None, sinks: Sequence[Sink] = ()
+                 ) -> None:
         libvirt_events.register_default_impl()
         opts = conf.events
         self._connection = connection
@@ -57,6 +58,7 @@ class EventMonitor:
                                     opts.webhook_events, threads=errors.threads)
                         if opts.webhook_url else None)
         self.masakari = masakari
+        self._sinks = tuple(sinks)  # more sinks: the REST event history, SNMP notifications
         self._on_event = on_event
         self.dispatcher = Dispatcher(self.queue, resolver, [self._record], errors,
                                      opts.stop_delay, self._keep_connected)
@@ -70,6 +72,12 @@ class EventMonitor:
             self._on_event()  # e.g. bring the next collection forward
         if self.masakari is not None:
             self.masakari.submit_event(event)
+        for sink in self._sinks:
+            try:
+                sink(event, tenancy)
+            except Exception:  # one broken sink must not starve the others
+                self._errors.add("events", "unexpected")
+                LOG.exception("Unexpected error in event sink %r", sink)
         if self.log is None and self.webhook is None:
             return
         record = to_record(event, tenancy, self._host)

@@ -23,7 +23,9 @@ EXTRA = "extra"  # the collectd virt plugin's extra statistics ([DEFAULT] extra_
 SELF = "self"  # the exporter's own health
 EVENTS = "events"  # domain events ([events] enabled)
 NOVA = "nova"  # the Nova API fallback (credentials configured)
-SOURCES = (CORE, EXTRA, SELF, EVENTS, NOVA)
+API = "api"  # vAdvisor's extras ([api] enabled): rendered with the per-VM part
+DEVICES = "devices"  # the cached domain descriptions ([prometheus] device_info)
+SOURCES = (CORE, EXTRA, API, SELF, EVENTS, NOVA, DEVICES)
 
 # The labels every per-VM series starts with; the tenant labels follow.
 DOMAIN_LABELS = ("domain", "uuid")
@@ -107,6 +109,11 @@ FAMILIES: tuple[Family, ...] = (
            "State of the domain as libvirt's virDomainState code (1 running, 3 paused, "
            "5 shut off, 6 crashed, ...), named by the state label.",
            ("state",), CORE, True, stats_key="state.state", active_only=False),
+    Family("libvirt_domain_timed_out", GAUGE, "",
+           "Whether the domain's QEMU did not answer libvirt within [libvirt] "
+           "stats_timeout (1) or did (0): its figures that need QEMU's monitor (block, "
+           "balloon, vCPU halt) are missing until it answers again.",
+           (), CORE, True),
     _own("libvirt_domain_openstack_info", GAUGE, "",
          "OpenStack tenancy of the domain (always 1), for joins in PromQL; source says "
          "where the tenancy came from.",
@@ -338,6 +345,11 @@ FAMILIES: tuple[Family, ...] = (
     _own("enricher_extra_busy_domains", GAUGE, "",
          "Domains whose extra statistics are skipped because a call into them is still "
          "stuck.", source=EXTRA),
+    # -- api: [api] enabled, rendered with the per-VM part -----------------------------
+    Family("vm_up", GAUGE, "",
+           "Whether the domain runs (1) or not (0, for [api] vm_up_stale_period after it "
+           "shut off or disappeared; then the series goes away). While libvirt does not "
+           "answer, the last values are kept.", (), API, True),
     # -- self: the exporter's own health, rendered on every scrape ---------------------
     _own("enricher_collection_duration_seconds", GAUGE, "seconds",
          "Wall time of the last collection from libvirt, in seconds."),
@@ -382,6 +394,35 @@ FAMILIES: tuple[Family, ...] = (
          "the cap), rejected (503, every connection busy), send_timeout (the client "
          "read too slowly), header_too_large (431, a header block over 64 KiB).",
          ("reason",)),
+    # -- self, the StatsD sender: [statsd] enabled, rendered on every scrape ----------
+    _own("enricher_statsd_datagrams_total", COUNTER, "",
+         "UDP datagrams for the StatsD server by result: sent (handed to the kernel), "
+         "or failed (not sent: host unresolvable, socket buffer full, refused, ...). "
+         "Reasons, and refusals the kernel reports later for datagrams sent, are in "
+         "enricher_errors_total{source=\"statsd\"}. Only with [statsd] enabled.",
+         ("result",)),
+    _own("enricher_statsd_lines_total", COUNTER, "",
+         "StatsD lines packed into datagrams (only with [statsd] enabled)."),
+    _own("enricher_statsd_send_duration_seconds", GAUGE, "seconds",
+         "Wall time of the last StatsD send, formatting included, in seconds (only "
+         "with [statsd] enabled)."),
+    _own("enricher_statsd_last_success_timestamp_seconds", GAUGE, "seconds",
+         "Unix time of the last StatsD send in which every datagram went out, 0 "
+         "before the first (only with [statsd] enabled)."),
+    # -- web config: [prometheus] web_config_file set, rendered on every scrape --------
+    _own("enricher_http_tls_handshake_errors_total", COUNTER, "",
+         "TLS handshakes that failed, by reason: plain_http (an HTTP request to the TLS "
+         "port), no_client_certificate, bad_client_certificate (did not verify), "
+         "client_san_not_allowed, protocol (versions, ciphers), timeout, closed.",
+         ("reason",)),
+    _own("enricher_http_auth_failures_total", COUNTER, "",
+         "Requests answered 401: no, malformed or wrong basic-auth credentials."),
+    _own("enricher_web_config_last_reload_successful", GAUGE, "",
+         "Whether the last re-read of the web config file and its certificates "
+         "succeeded (1) or kept the previous configuration (0)."),
+    _own("enricher_web_config_reloads_total", COUNTER, "",
+         "Re-reads of the web config file or its certificates after start-up "
+         "(on change or SIGHUP), by result (success, failure).", ("result",)),
     # -- events: [events] enabled, rendered on every scrape ----------------------------
     Family("libvirt_domain_events_total", COUNTER, "",
            "Domain events libvirt reported (lifecycle, reboot, watchdog, I/O error, "
@@ -436,6 +477,20 @@ FAMILIES: tuple[Family, ...] = (
          "Duration of host-wide Nova look-ups, in seconds.", source=NOVA),
     _own("enricher_nova_lookups_total", COUNTER, "",
          "Host-wide Nova look-ups by result (ok, error).", ("result",), source=NOVA),
+    # -- devices: the domain XML read with the tenancy, [prometheus] device_info ------
+    Family("libvirt_domain_block_info", GAUGE, "",
+           "A disk of the domain as its XML describes it (always 1): bus, device type, "
+           "driver type, cache mode, source type and source (file, block device, "
+           "pool/volume, or the RBD pool/image of a network disk) and serial (the "
+           "Cinder volume id of a volume-backed disk).",
+           ("device", "bus", "device_type", "driver_type", "cache", "source_type",
+            "source", "serial"), DEVICES, True),
+    Family("libvirt_domain_interface_info", GAUGE, "",
+           "A network interface of the domain as its XML describes it (always 1): MAC, "
+           "type, bridge (or network), model, MTU, the Neutron port id and the port's "
+           "fixed IPs (comma-separated, where Nova's metadata lists them).",
+           ("interface", "mac", "type", "bridge", "model", "mtu", "port_id", "fixed_ips"),
+           DEVICES, True),
 )
 
 BY_NAME: dict[str, Family] = {family.name: family for family in FAMILIES}

@@ -93,7 +93,8 @@ def health_report(inputs: HealthInputs, now: float) -> tuple[bool, dict[str, obj
 
 
 def add_routes(server: WebServer, metrics: MetricsApp, health: HealthInputs) -> None:
-    """Serve ``/``, ``/metrics`` and ``/healthz`` (GET and HEAD) from ``server``."""
+    """Serve ``/``, ``/metrics`` and ``/healthz`` (GET and HEAD) from ``server``;
+    ``/healthz`` never asks for basic auth (it tells only whether libvirt answers)."""
 
     async def landing(_request: Request) -> Response:
         return Response(200, LANDING, "text/html; charset=utf-8")
@@ -115,4 +116,4 @@ def add_routes(server: WebServer, metrics: MetricsApp, health: HealthInputs) -> 
 
     server.route("/", landing)
     server.route("/metrics", scrape)
-    server.route("/healthz", healthz)
+    server.route("/healthz", healthz, public=True)  # no auth: load balancers, systemd

@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 from prometheus_client.core import Metric
 
-from enricher.exporters import extra_metrics, prometheus, text
+from enricher.exporters import extra_metrics, profiles, prometheus, text
+from enricher.exporters.profiles.engine import ProfileRenderer
 from enricher.health import ErrorCounts
 from enricher.sampler import Sampler, Snapshot
 
@@ -38,6 +39,9 @@ def _gzip_head(plain: bytes) -> tuple[bytes, zlib._Compress]:
 
 # A per-scrape source: the families it yields are rendered on every scrape.
 PerScrape = Callable[[], Iterable[Metric]]
+# A per-snapshot source: its families are rendered with the per-VM part, once
+# per snapshot (e.g. vm_up, whose tracker is fed the snapshot first).
+PerSnapshot = Callable[[Snapshot], Iterable[Metric]]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -60,16 +64,22 @@ class MetricsApp:
 
     ``per_scrape`` sources (domain events, the Nova fallback's figures) change
     between snapshots, so their families are rendered on every scrape, after
-    the self-metrics.
+    the self-metrics. ``profile`` names the per-VM families (the naming
+    profile, rendered with them once per snapshot); ``device_info`` adds the
+    seed profile's per-disk and per-NIC info families.
     """
 
     def __init__(self, sampler: Sampler, errors: ErrorCounts,
-                 tenant_labels: Sequence[str], per_scrape: Sequence[PerScrape] = ()
-                 ) -> None:
+                 tenant_labels: Sequence[str], per_scrape: Sequence[PerScrape] = (),
+                 per_snapshot: Sequence[PerSnapshot] = (),
+                 profile: str = profiles.DEFAULT, device_info: bool = False) -> None:
         self._sampler = sampler
         self._errors = errors
         self._tenant_labels = tuple(tenant_labels)
         self._per_scrape = tuple(per_scrape)
+        self._per_snapshot = tuple(per_snapshot)
+        self._profile = ProfileRenderer(profiles.get(profile), self._tenant_labels,
+                                        optional=device_info)
         self._lock = threading.Lock()
         self._cached: _Rendered | None = None
 
@@ -83,9 +93,10 @@ class MetricsApp:
             cached = self._cached
             if cached is not None and cached.snapshot is snap:
                 return cached
-            plain = text.render(itertools.chain(
+            plain = text.render(self._profile.families(snap, itertools.chain(
                 prometheus.domain_families(snap, self._tenant_labels),
-                extra_metrics.extra_families(snap, self._tenant_labels)))
+                extra_metrics.extra_families(snap, self._tenant_labels),
+                itertools.chain.from_iterable(s(snap) for s in self._per_snapshot))))
             self._cached = _Rendered(snap, plain, *_gzip_head(plain))
             return self._cached
 

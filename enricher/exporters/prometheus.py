@@ -89,6 +89,8 @@ def domain_families(snapshot: Snapshot, tenant_labels: Sequence[str]) -> Iterato
             yield _state(spec, base, chosen)
         elif spec.name == "libvirt_domain_openstack_info":
             yield _openstack_info(spec, snapshot)
+        elif spec.name == "libvirt_domain_timed_out":
+            yield _timed_out(spec, base, chosen, snapshot.timed_out)
         else:
             filled = family(spec, base + spec.labels)
             if spec.stats_key == _PERF_EVENTS:
@@ -106,6 +108,14 @@ def _state(spec: catalog.Family, base: tuple[str, ...], rows: Iterable[Row]) -> 
     filled = family(spec, base + spec.labels)
     for sample, values in rows:
         filled.add_metric(values + (sample.state_name,), sample.state)
+    return filled
+
+
+def _timed_out(spec: catalog.Family, base: tuple[str, ...], rows: Iterable[Row],
+               stuck: frozenset[str]) -> Metric:
+    filled = family(spec, base)
+    for sample, values in rows:
+        filled.add_metric(values, 1 if sample.uuid in stuck else 0)
     return filled
 
 

@@ -17,6 +17,12 @@ open-file limit), the longest-idle connection making room for a newcomer, a
 503 when every connection is busy; a request's headers must arrive within
 ``idle_timeout`` of connecting or of the previous response; a response must
 be taken within ``send_timeout``; a listen backlog sized for many scrapers.
+
+With a ``WebGuard`` (``[prometheus] web_config_file``), each connection is
+upgraded to TLS with the context in force when it connects (so a rotated
+certificate is presented from the next handshake on), handshake failures are
+counted and close only that connection, every route but the ``public`` ones
+asks for basic auth, and the configured response headers are added.
 """
 
 from __future__ import annotations
@@ -29,9 +35,13 @@ import logging
 import resource
 import socket
 import threading
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import h11
+
+from enricher.exporters import tls
+from enricher.exporters.web_guard import WebGuard
 
 LOG = logging.getLogger(__name__)
 
@@ -46,6 +56,8 @@ READ_SIZE = 64 * 1024
 ACCEPT_BATCH = 32
 FD_RESERVE = 64
 
+_TOO_MANY_STREAMS = b"too many streams\n"
+_UNAUTHORIZED_BODY = b"401 Unauthorized\n"
 _UNAVAILABLE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
                 b"Content-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
                 b"too many connections")
@@ -59,6 +71,7 @@ class Limits:
     idle_timeout: float = 30.0
     send_timeout: float = 10.0
     listen_backlog: int = 1024
+    max_streams: int = 64  # streamed responses open at once (their share of the cap)
 
 
 @dataclasses.dataclass
@@ -71,6 +84,8 @@ class ConnectionStats:
     rejected: int = 0  # answered 503: every connection was busy
     send_timeouts: int = 0  # aborted: the client read the response too slowly
     oversized: int = 0  # answered 431: a header block over MAX_HEADER_BYTES
+    streams: int = 0  # streamed responses being sent
+    streams_rejected: int = 0  # answered 503: max_streams were open
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -93,7 +108,22 @@ class Response:
     headers: Sequence[tuple[str, str]] = ()
 
 
-Handler = Callable[[Request], Awaitable[Response]]
+@dataclasses.dataclass(frozen=True, slots=True)
+class StreamResponse:
+    """A response sent as it is produced: each item of ``chunks`` goes out at
+    once, with chunked Transfer-Encoding (HTTP/1.0: until the connection
+    closes). ``send_timeout`` applies to each chunk; the stream ends cleanly
+    when the iterator ends or the server stops, and the iterator is closed
+    (``aclose()``) in every case. A connection sending one is never evicted.
+    """
+
+    status: int
+    chunks: AsyncIterator[bytes]
+    content_type: str = "application/octet-stream"
+    headers: Sequence[tuple[str, str]] = ()
+
+
+Handler = Callable[[Request], Awaitable[Response | StreamResponse]]
 
 
 def _reason(status: int) -> bytes:
@@ -136,15 +166,20 @@ class WebServer:
     start-up; ``route()`` before ``start()``.
     """
 
-    def __init__(self, host: str, port: int, limits: Limits) -> None:
+    def __init__(self, host: str, port: int, limits: Limits,
+                 guard: WebGuard | None = None) -> None:
         self.limits = limits
+        self.guard = guard
+        # bcrypt checks, one at a time off the event loop (as exporter-toolkit's mutex).
+        self._bcrypt = ThreadPoolExecutor(1, "http-auth") if guard is not None else None
         self.stats = ConnectionStats(max_connections=connection_cap(limits))
         self._sock = _listen(host, port, limits.listen_backlog)
-        self._routes: dict[str, Handler] = {}
+        self._routes: dict[str, tuple[Handler, bool]] = {}
         self._connections: dict[_Connection, None] = {}  # oldest first
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
+        self._stopping: asyncio.Event | None = None  # set when stop() begins
 
     @property
     def host(self) -> str:
@@ -154,9 +189,20 @@ class WebServer:
     def port(self) -> int:
         return self._sock.getsockname()[1]
 
-    def route(self, path: str, handler: Handler) -> None:
-        """Serve ``path`` (with or without a trailing slash) by ``handler``."""
-        self._routes[path.rstrip("/") or "/"] = handler
+    def route(self, path: str, handler: Handler, public: bool = False) -> None:
+        """Serve ``path`` (with or without a trailing slash) by ``handler``;
+        ``/a/*`` serves every path under ``/a/`` (the longest such prefix wins);
+        a ``public`` route never asks for basic auth."""
+        self._routes[path.rstrip("/") or "/"] = (handler, public)
+
+    def _find(self, path: str) -> tuple[Handler | None, bool]:
+        """The handler of ``path`` and whether it is public; (None, False) if none."""
+        key = path.rstrip("/") or "/"
+        found = self._routes.get(key)
+        while found is None and key not in ("", "/"):
+            key = key.rpartition("/")[0]
+            found = self._routes.get(key + "/*")
+        return found if found is not None else (None, False)
 
     def start(self) -> None:
         ready = threading.Event()
@@ -168,14 +214,16 @@ class WebServer:
         ready.wait()
         if failure:
             raise failure[0]
-        LOG.info("Serving metrics on http://%s:%d/metrics (at most %d connections, "
-                 "idle timeout %.0f s)", self.host, self.port,
+        scheme = "https" if self.guard and self.guard.state().context else "http"
+        LOG.info("Serving metrics on %s://%s:%d/metrics (at most %d connections, "
+                 "idle timeout %.0f s)", scheme, self.host, self.port,
                  self.stats.max_connections, self.limits.idle_timeout)
 
     def _run(self, ready: threading.Event, failure: list[BaseException]) -> None:
         loop = self._loop
-        assert loop is not None
+        assert loop is not None  # noqa: S101 - type narrowing: start() set it
         asyncio.set_event_loop(loop)
+        self._stopping = asyncio.Event()
         try:
             self._server = loop.run_until_complete(asyncio.start_server(
                 self._serve, sock=self._sock, backlog=ACCEPT_BATCH, limit=READ_SIZE))
@@ -206,10 +254,15 @@ class WebServer:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout)
         self._sock.close()
+        if self._bcrypt is not None:
+            self._bcrypt.shutdown(wait=False, cancel_futures=True)
 
     async def _shutdown(self) -> None:
         if self._server is not None:
             self._server.close()
+        if self._stopping is not None:
+            self._stopping.set()  # streams send their last chunk and end
+            await asyncio.sleep(0.05)
         for conn in list(self._connections):
             conn.writer.transport.abort()
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
@@ -243,6 +296,8 @@ class WebServer:
         self.stats.open = len(self._connections)
         protocol = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADER_BYTES)
         try:
+            if self.guard is not None and not await self._start_tls(self.guard, conn):
+                return
             while await self._exchange(protocol, reader, conn):
                 protocol.start_next_cycle()
         except _Closed:
@@ -256,6 +311,42 @@ class WebServer:
                 writer.transport.abort()
             else:
                 writer.close()
+
+    async def _start_tls(self, guard: WebGuard, conn: _Connection) -> bool:
+        """Upgrade to TLS if the web config says so; False if the handshake failed."""
+        state = guard.state()
+        if state.context is None:
+            return True
+        try:
+            await conn.writer.start_tls(state.context,
+                                        ssl_handshake_timeout=min(
+                                            tls.HANDSHAKE_TIMEOUT, self.limits.idle_timeout))
+        except (OSError, asyncio.TimeoutError) as exc:
+            reason = tls.failure_reason(exc)
+            guard.handshake_errors[reason] += 1
+            LOG.debug("TLS handshake failed (%s): %s", reason, exc)
+            conn.closing = True
+            return False
+        if not tls.san_allowed(conn.writer.get_extra_info("peercert"), state.allowed_sans):
+            guard.handshake_errors["client_san_not_allowed"] += 1
+            LOG.debug("Refused a client certificate without an allowed SAN")
+            conn.closing = True
+            return False
+        return True
+
+    async def _authorized(self, guard: WebGuard, headers: Mapping[str, str]) -> bool:
+        """Whether the request carries a configured user's password (no auth: True)."""
+        state = guard.state()
+        if state.auth is None:
+            return True
+        header = headers.get("authorization")
+        outcome = state.auth.cached(header)
+        if outcome is None:
+            loop = asyncio.get_running_loop()
+            outcome = await loop.run_in_executor(self._bcrypt, state.auth.check, header)
+        if not outcome:
+            guard.auth_failures += 1
+        return outcome
 
     async def _exchange(self, protocol: h11.Connection, reader: asyncio.StreamReader,
                         conn: _Connection) -> bool:
@@ -299,17 +390,20 @@ class WebServer:
             raise _Closed
         return event
 
-    async def _handle(self, event: h11.Request) -> Response:
+    async def _handle(self, event: h11.Request) -> Response | StreamResponse:
         target = event.target.decode("ascii", "replace")
         path, _, query = target.partition("?")
-        handler = self._routes.get(path.rstrip("/") or "/")
+        handler, public = self._find(path)
+        headers = {name.decode("latin-1"): value.decode("latin-1")
+                   for name, value in event.headers}
+        if self.guard is not None and not public and \
+                not await self._authorized(self.guard, headers):
+            return Response(401, _UNAUTHORIZED_BODY, headers=[("WWW-Authenticate", "Basic")])
         if handler is None:
             return Response(404, b"not found\n")
         method = event.method.decode("ascii", "replace")
         if method not in ("GET", "HEAD"):
             return Response(405, b"method not allowed\n", headers=[("Allow", "GET, HEAD")])
-        headers = {name.decode("latin-1"): value.decode("latin-1")
-                   for name, value in event.headers}
         try:
             return await handler(Request(method, path, query, headers))
         except Exception:
@@ -317,10 +411,24 @@ class WebServer:
             return Response(500, b"internal error\n")
 
     async def _send(self, protocol: h11.Connection, conn: _Connection,
-                    response: Response, head: bool) -> None:
+                    response: Response | StreamResponse, head: bool) -> None:
+        if isinstance(response, StreamResponse):
+            if not head and self.stats.streams < self.limits.max_streams:
+                await self._stream(protocol, conn, response)
+                return
+            await response.chunks.aclose()
+            if head:  # the headers a GET would get, no body
+                response = Response(response.status, b"", response.content_type,
+                                    response.headers)
+            else:
+                self.stats.streams_rejected += 1
+                response = Response(503, _TOO_MANY_STREAMS,
+                                    headers=[("Retry-After", "1")])
         headers = [("Content-Type", response.content_type),
                    ("Content-Length", str(len(response.body))), ("Server", "enricher"),
                    *response.headers]
+        if self.guard is not None:
+            headers += self.guard.state().headers
         chunks = protocol.send_with_data_passthrough(h11.Response(
             status_code=response.status, headers=headers,
             reason=_reason(response.status))) or []
@@ -328,12 +436,53 @@ class WebServer:
             chunks += protocol.send_with_data_passthrough(h11.Data(data=response.body)) or []
         chunks += protocol.send_with_data_passthrough(h11.EndOfMessage()) or []
         conn.writer.writelines(chunks)
+        await self._drain(conn)
+
+    async def _drain(self, conn: _Connection) -> None:
         try:
             await asyncio.wait_for(conn.writer.drain(), self.limits.send_timeout)
         except asyncio.TimeoutError:
             self.stats.send_timeouts += 1
             conn.closing = True
             raise _Closed from None
+
+    async def _stream(self, protocol: h11.Connection, conn: _Connection,
+                      response: StreamResponse) -> None:
+        """Send ``response`` chunk by chunk until it ends or the server stops."""
+        assert self._stopping is not None  # noqa: S101 - type narrowing: start() set it
+        self.stats.streams += 1
+        headers = [("Content-Type", response.content_type), ("Server", "enricher"),
+                   ("Cache-Control", "no-cache"), *response.headers]
+        if self.guard is not None:
+            headers += self.guard.state().headers
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            conn.writer.write(protocol.send(h11.Response(
+                status_code=response.status, headers=headers,
+                reason=_reason(response.status))) or b"")
+            await self._drain(conn)
+            while True:
+                following = asyncio.ensure_future(anext(response.chunks))
+                await asyncio.wait((following, stopping),
+                                   return_when=asyncio.FIRST_COMPLETED)
+                if not following.done():
+                    following.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                        await following
+                    break
+                try:
+                    chunk = following.result()
+                except StopAsyncIteration:
+                    break
+                if chunk:
+                    conn.writer.write(protocol.send(h11.Data(data=chunk)) or b"")
+                    await self._drain(conn)
+            conn.writer.write(protocol.send(h11.EndOfMessage()) or b"")
+            await self._drain(conn)
+        finally:
+            self.stats.streams -= 1
+            stopping.cancel()
+            await response.chunks.aclose()
 
     async def _refuse(self, protocol: h11.Connection, conn: _Connection,
                       exc: h11.RemoteProtocolError) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from enricher import exceptions
 from enricher.libvirt import errors
 from enricher.libvirt.binding import libvirt
+from enricher.libvirt.deadline import DeadlineCaller
 from enricher.libvirt.host_cpu import HostCpuTime
 
 LOG = logging.getLogger(__name__)
@@ -50,6 +51,10 @@ GROUP_PREFIXES = {
     "block": "block.",
     "perf": "perf.",
 }
+
+# virDomainControlState: the monitor is busy with a command, or broken.
+_CONTROL_OCCUPIED = getattr(libvirt, "VIR_DOMAIN_CONTROL_OCCUPIED", 2)
+_CONTROL_ERROR = getattr(libvirt, "VIR_DOMAIN_CONTROL_ERROR", 3)
 
 # Prefixes of the per-device groups: "<prefix>.<index>.<field>".
 _INDEXED = ("vcpu", "block", "net")
@@ -148,6 +153,8 @@ class Collection:
     duration: float
     cpu_from_cgroup: int = 0  # running domains whose CPU time came from their cgroup
     vcpu_from_proc: int = 0  # running domains whose vCPU times came from /proc
+    timed_out: frozenset[str] = frozenset()  # UUIDs of domains whose QEMU does not answer
+    call_timeouts: int = 0  # stats calls of this collection that hit the deadline
 
 
 class StatsReader:
@@ -164,11 +171,20 @@ class StatsReader:
     there get the group from libvirt in a second call for just them: ``cpu``
     every time, ``vcpu`` (also for shut-off domains, which cost libvirt no
     QMP) on the same schedule as the bulk call would have asked for it.
+
+    With ``timeout`` > 0 each call has that deadline (``deadline.py``): a bulk
+    call stuck on a QEMU that does not answer is left behind and made again
+    at once; with NOWAIT the second call skips the stuck domain's monitor
+    figures. While a call is left behind, the running domains' monitors are
+    checked (``virDomainGetControlInfo``, no QEMU involved) and those busy
+    with one command for at least half the deadline are ``timed_out``.
     """
 
     def __init__(self, groups: Iterable[str] = DEFAULT_GROUPS, nowait: bool = True,
                  slow_groups: Iterable[str] = (), slow_every: int = 1,
-                 host_cpu: HostCpuTime | None = None) -> None:
+                 host_cpu: HostCpuTime | None = None, timeout: float = 0.0) -> None:
+        self._caller = DeadlineCaller(timeout, name="libvirt-stats-call")
+        self._timeouts = 0
         self._groups = tuple(groups)
         self._host = host_cpu
         self._host_groups = frozenset(
@@ -203,7 +219,9 @@ class StatsReader:
         flags = self._flags | (self._slow_flags if slow else 0)
         try:
             with errors.translated():
-                return conn.getAllDomainStats(flags, self._call_flags)
+                return self._bulk(conn, flags)
+        except exceptions.LibvirtTimeout:
+            raise
         except exceptions.LibvirtError as exc:
             if not errors.refused_flags(exc):
                 raise
@@ -221,6 +239,22 @@ class StatsReader:
             else:
                 raise
             return self._records(conn, slow)
+
+    def _bulk(self, conn: Any, flags: int) -> list[tuple[Any, dict[str, Any]]]:
+        """The bulk call under the deadline; once more at once if it was stuck."""
+        try:
+            return self._caller.call(conn.getAllDomainStats, flags, self._call_flags)
+        except exceptions.LibvirtTimeout as exc:
+            self._timeouts += 1
+            if not self._call_flags:
+                raise  # without NOWAIT a second call waits the same
+            LOG.warning("The bulk stats call is stuck (%s); calling again, without "
+                        "the monitor figures of the domains it waits for", exc)
+        try:
+            return self._caller.call(conn.getAllDomainStats, flags, self._call_flags)
+        except exceptions.LibvirtTimeout:
+            self._timeouts += 1
+            raise
 
     def _carry(self, records: list[tuple[Any, dict[str, Any]]], slow: bool
                ) -> list[tuple[Any, dict[str, Any]]]:
@@ -250,7 +284,7 @@ class StatsReader:
         Returns the records and how many domains got their CPU time and their
         vCPU times from the host.
         """
-        assert self._host is not None
+        assert self._host is not None  # noqa: S101 - type narrowing: callers check it
         cpu_flag, vcpu_flag = group_flags(["cpu"]), group_flags(["vcpu"])
         want_cpu, want_vcpu = "cpu" in self._host_groups, "vcpu" in self._host_groups
         out: list[tuple[Any, dict[str, Any]]] = []
@@ -302,8 +336,11 @@ class StatsReader:
         """Some groups of ``doms`` alone, by UUID; empty if libvirt refuses."""
         try:
             with errors.translated():
-                records = conn.domainListGetStats(doms, flags, self._call_flags)
+                records = self._caller.call(conn.domainListGetStats, doms, flags,
+                                            self._call_flags)
         except exceptions.LibvirtError as exc:
+            if isinstance(exc, exceptions.LibvirtTimeout):
+                self._timeouts += 1
             if isinstance(exc, exceptions.LibvirtDisconnected):
                 raise
             LOG.warning("Could not read the cpu or vcpu stats group of %d domain(s) "
@@ -311,20 +348,53 @@ class StatsReader:
             return {}
         return {dom.UUIDString(): raw for dom, raw in records}
 
+    def _timed_out(self, records: list[tuple[Any, dict[str, Any]]]) -> frozenset[str]:
+        """UUIDs of running domains whose monitor has been busy with one command
+        for half the deadline or more, or is broken; none when no call is left behind."""
+        if not self._caller.pending:
+            return frozenset()
+        threshold_ms = self._caller.timeout * 500
+
+        def check() -> frozenset[str]:
+            stuck = set()
+            for dom, _raw in records:
+                if dom.ID() == -1:
+                    continue
+                try:
+                    state, _details, state_ms = dom.controlInfo()[:3]
+                except libvirt.libvirtError as exc:
+                    if errors.is_disconnection(exc):
+                        raise
+                    continue  # gone or stopped meanwhile
+                if state == _CONTROL_ERROR or (
+                        state == _CONTROL_OCCUPIED and state_ms >= threshold_ms):
+                    stuck.add(dom.UUIDString())
+            return frozenset(stuck)
+
+        try:
+            return self._caller.call(check)
+        except exceptions.LibvirtTimeout:
+            self._timeouts += 1
+            LOG.warning("libvirt did not say in time which domains are stuck")
+            return frozenset()
+
     def collect(self, conn: Any) -> Collection:
         """One bulk call; records that cannot be turned into samples are counted.
 
         A failed call raises the project's LibvirtError (LibvirtDisconnected
-        when the connection broke).
+        when the connection broke, LibvirtTimeout when even the second call
+        missed the deadline).
         """
         start = time.monotonic()
         slow = self._count % self._slow_every == 0
         self._count += 1
+        self._timeouts = 0
         with errors.translated():
             records = self._carry(self._records(conn, slow), slow)
             from_cgroup = from_proc = 0
             if self._host is not None:
                 records, from_cgroup, from_proc = self._host_times(conn, records, slow)
+            timed_out = self._timed_out(records)
         samples = []
         domains = {}
         failed = 0
@@ -337,4 +407,10 @@ class StatsReader:
                 failed += 1
                 LOG.warning("Skipping a domain whose stats could not be read: %s", exc)
         return Collection(tuple(samples), MappingProxyType(domains), failed,
-                          time.monotonic() - start, from_cgroup, from_proc)
+                          time.monotonic() - start, from_cgroup, from_proc,
+                          timed_out, self._timeouts)
+
+    @property
+    def timeouts(self) -> int:
+        """Calls of the last collection that missed the deadline."""
+        return self._timeouts

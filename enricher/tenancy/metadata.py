@@ -1,8 +1,11 @@
 """Parse the ``nova:instance`` element Nova writes into a domain's metadata.
 
 The element comes as ``virDomainGetMetadata()`` returns it (libvirt strips
-the namespace). Children are matched on their local name, so a prefixed,
-namespaced element parses the same.
+the namespace) or as it stands in a domain XML (in a Nova namespace, under
+any prefix). Children are matched on their local name within the element's
+own namespace, so a prefixed, namespaced element parses the same and
+elements of another namespace inside it are ignored; an ``instance`` element
+of a foreign namespace is malformed.
 """
 
 from __future__ import annotations
@@ -14,6 +17,10 @@ from enricher.tenancy import model
 
 # A real nova:instance element is a few KiB; a domain XML tens of KiB.
 MAX_XML_BYTES = 1024 * 1024
+
+# None: as virDomainGetMetadata() returns it, namespace stripped.
+NOVA_NAMESPACES = (None, "http://openstack.org/xmlns/libvirt/nova/1.1",
+                   "http://openstack.org/xmlns/libvirt/nova/1.0")
 
 
 def _parser() -> etree.XMLParser:
@@ -31,7 +38,10 @@ def _parser() -> etree.XMLParser:
 
 def parse_xml(text: str | bytes) -> etree._Element:
     """Parse untrusted XML safely; raise MetadataMalformed on any problem."""
-    data = text.encode("utf-8") if isinstance(text, str) else text
+    try:
+        data = text.encode("utf-8") if isinstance(text, str) else text
+    except UnicodeEncodeError as exc:  # a lone surrogate: not text XML can hold
+        raise exceptions.MetadataMalformed("XML is not valid Unicode: %s" % exc) from None
     if len(data) > MAX_XML_BYTES:
         raise exceptions.MetadataMalformed(
             "XML of %d bytes exceeds the %d byte limit" % (len(data), MAX_XML_BYTES))
@@ -53,19 +63,22 @@ def _local(element: etree._Element) -> str:
     return etree.QName(tag).localname
 
 
-def _child(parent: etree._Element | None, name: str) -> etree._Element | None:
-    if parent is None:
-        return None
-    for child in parent:
-        if _local(child) == name:
-            return child
-    return None
+def _namespace(element: etree._Element) -> str | None:
+    return etree.QName(element.tag).namespace
 
 
 def _children(parent: etree._Element | None, name: str) -> list[etree._Element]:
+    """Children of ``parent`` named ``name`` in ``parent``'s own namespace."""
     if parent is None:
         return []
-    return [child for child in parent if _local(child) == name]
+    namespace = _namespace(parent)
+    return [child for child in parent
+            if _local(child) == name and _namespace(child) == namespace]
+
+
+def _child(parent: etree._Element | None, name: str) -> etree._Element | None:
+    found = _children(parent, name)
+    return found[0] if found else None
 
 
 def _text(element: etree._Element | None) -> str | None:
@@ -121,6 +134,9 @@ def tenancy_from_element(instance: etree._Element, domain_uuid: str | None = Non
     if _local(instance) != "instance":
         raise exceptions.MetadataMalformed(
             "expected a nova:instance element, got %r" % _local(instance))
+    if _namespace(instance) not in NOVA_NAMESPACES:
+        raise exceptions.MetadataMalformed(
+            "an instance element of the foreign namespace %r" % _namespace(instance))
     flavor = _child(instance, "flavor")
     owner = _child(instance, "owner")
     user = _child(owner, "user")

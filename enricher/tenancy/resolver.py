@@ -11,19 +11,10 @@ from typing import Any, Protocol
 
 from enricher import exceptions
 from enricher.health import ErrorCounts
-from enricher.libvirt.metadata import read_nova_metadata
-from enricher.tenancy import metadata, model
+from enricher.tenancy import devices, model
+from enricher.tenancy.domain_reader import DomainRecord, read_domain
 
 LOG = logging.getLogger(__name__)
-
-
-def read_tenancy(dom: Any) -> model.Tenancy:
-    """A domain's tenancy from its ``nova:instance`` element.
-
-    Raises MetadataMissing when it has none, MetadataMalformed when it
-    cannot be trusted, and the project's LibvirtError when reading fails.
-    """
-    return metadata.tenancy_from_metadata(read_nova_metadata(dom), dom.UUIDString())
 
 
 class Fallback(Protocol):
@@ -39,24 +30,24 @@ class Fallback(Protocol):
 
 @dataclasses.dataclass(slots=True)
 class _Entry:
-    tenancy: model.Tenancy
+    record: DomainRecord
     domain_id: int
     read_at: float
 
 
 class Resolver:
-    """Cache of Tenancy by domain UUID.
+    """Cache of Tenancy and Description by domain UUID.
 
-    Entries hold what the metadata says; the fallback (Nova API), if any,
-    fills the gaps of incomplete ones on every resolve from its own cache.
-    An entry is read from the domain's metadata when the domain is first
+    Entries hold what the domain XML says (one ``XMLDesc`` per read); the
+    fallback (Nova API), if any, fills the gaps of incomplete ones on every
+    resolve from its own cache. An entry is read when the domain is first
     seen, when its libvirt id changes (it was started again, e.g. after a
     Nova hard reboot, resize or migration), when ``ttl`` expires, or after
     ``invalidate()`` (events). Nothing is re-read on a steady-state scrape.
     """
 
     def __init__(self, errors: ErrorCounts, *, ttl: float = 0.0,
-                 reader: Callable[[Any], model.Tenancy] = read_tenancy,
+                 reader: Callable[[Any], DomainRecord] = read_domain,
                  fallback: Fallback | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._errors = errors
@@ -87,11 +78,11 @@ class Resolver:
         with self._lock:
             entry = self._entries.get(uuid)
         if entry is None:
-            tenancy = self._read(uuid, dom)
+            record = self._read(uuid, dom)
             with self._lock:
                 entry = self._entries.setdefault(
-                    uuid, _Entry(tenancy, dom.ID(), self._clock()))
-        tenancy = entry.tenancy
+                    uuid, _Entry(record, dom.ID(), self._clock()))
+        tenancy = entry.record.tenancy
         if self._fallback is not None and not tenancy.complete:
             tenancy = self._complete({uuid: tenancy}, {uuid: dom}).get(uuid, tenancy)
         return tenancy
@@ -101,47 +92,50 @@ class Resolver:
             return True
         return bool(self._ttl) and now - entry.read_at >= self._ttl
 
-    def _read(self, uuid: str, dom: Any) -> model.Tenancy:
+    def _read(self, uuid: str, dom: Any) -> DomainRecord:
         self.reads += 1
-        try:
-            return self._reader(dom)
-        except exceptions.MetadataMissing:
-            return model.Tenancy(source=model.SOURCE_NONE)
-        except exceptions.MetadataMalformed as exc:
+        record = self._reader(dom)
+        if record.problem is not None:
             self._errors.add("metadata", "malformed")
             LOG.warning("Domain %s has malformed Nova metadata, exporting it "
-                        "without tenancy: %s", uuid, exc)
-            return model.Tenancy(source=model.SOURCE_NONE)
+                        "without tenancy: %s", uuid, record.problem)
+        return record
 
     def resolve(self, domains: Mapping[str, Any]) -> dict[str, model.Tenancy]:
-        """Tenancy for every domain in ``uuid -> virDomain``.
+        """Tenancy for every domain in ``uuid -> virDomain`` (see ``resolve_all``)."""
+        return self.resolve_all(domains)[0]
+
+    def resolve_all(self, domains: Mapping[str, Any]
+                    ) -> tuple[dict[str, model.Tenancy], dict[str, devices.Description]]:
+        """Tenancy and Description for every domain in ``uuid -> virDomain``.
 
         Domains that vanish while being read are left out (and counted);
         a lost connection is raised for the caller to handle.
         """
         now = self._clock()
         result: dict[str, model.Tenancy] = {}
+        described: dict[str, devices.Description] = {}
         with self._lock:
             entries = dict(self._entries)
             self._invalidated.clear()
         for uuid, dom in domains.items():
             domain_id = dom.ID()
             entry = entries.get(uuid)
-            if not self._stale(entry, domain_id, now):
-                result[uuid] = entry.tenancy
-                continue
-            try:
-                tenancy = self._read(uuid, dom)
-            except exceptions.LibvirtError as exc:
-                if isinstance(exc, exceptions.LibvirtDisconnected):
-                    raise
-                gone = isinstance(exc, exceptions.DomainGone)
-                kind = "domain_gone" if gone else "libvirt_error"
-                self._errors.add("metadata", kind)
-                LOG.warning("Cannot read the metadata of domain %s: %s", uuid, exc)
-                continue
-            entries[uuid] = _Entry(tenancy, domain_id, now)
-            result[uuid] = tenancy
+            if self._stale(entry, domain_id, now):
+                try:
+                    record = self._read(uuid, dom)
+                except exceptions.LibvirtError as exc:
+                    if isinstance(exc, exceptions.LibvirtDisconnected):
+                        raise
+                    gone = isinstance(exc, exceptions.DomainGone)
+                    kind = "domain_gone" if gone else "libvirt_error"
+                    self._errors.add("metadata", kind)
+                    LOG.warning("Cannot read the XML of domain %s: %s", uuid, exc)
+                    continue
+                entry = entries[uuid] = _Entry(record, domain_id, now)
+            result[uuid] = entry.record.tenancy
+            if entry.record.description is not None:
+                described[uuid] = entry.record.description
         if self._fallback is not None:
             result.update(self._complete(result, domains))
         with self._lock:
@@ -152,7 +146,7 @@ class Resolver:
                     entries[uuid] = self._entries[uuid]
             # Drop domains that are gone from libvirt, keep the rest.
             self._entries = {u: entries[u] for u in domains if u in entries}
-        return result
+        return result, described
 
     def _complete(self, result: Mapping[str, model.Tenancy], domains: Mapping[str, Any]
                   ) -> Mapping[str, model.Tenancy]:

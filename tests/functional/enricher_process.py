@@ -9,6 +9,7 @@ import os
 import pathlib
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -31,6 +32,7 @@ class Enricher:
     proc: subprocess.Popen[bytes]
     port: int
     log: pathlib.Path
+    https: ssl.SSLContext | None = None  # TLS client context when serving TLS
 
     @property
     def pid(self) -> int:
@@ -41,7 +43,10 @@ class Enricher:
 
     def get(self, path: str = "/metrics", timeout: float = 10.0,
             headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        conn = (http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+                if self.https is None else
+                http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                            context=self.https))
         try:
             conn.request("GET", path, headers=headers or {})
             resp = conn.getresponse()
@@ -81,15 +86,18 @@ def command(config: pathlib.Path) -> list[str]:
 
 @contextlib.contextmanager
 def running(workdir: pathlib.Path, extra: str = "", prefix: Sequence[str] = (),
-            timeout: float = 30.0) -> Iterator[Enricher]:
-    """Start the enricher (behind ``prefix``, e.g. prlimit), yield once it serves."""
+            timeout: float = 30.0, uri: str | None = None,
+            https: ssl.SSLContext | None = None, ready: str = "/metrics"
+            ) -> Iterator[Enricher]:
+    """Start the enricher (behind ``prefix``, e.g. prlimit), yield once ``ready``
+    answers 200 (over TLS with the ``https`` client context if given)."""
     port = free_port()
-    config = write_config(workdir, port, extra)
+    config = write_config(workdir, port, extra, uri)
     log = workdir / ("enricher-%d.log" % port)
     with log.open("wb") as out:
         proc = subprocess.Popen([*prefix, *command(config)], cwd=REPO, stdout=out,
                                 stderr=subprocess.STDOUT)
-    target = Enricher(proc, port, log)
+    target = Enricher(proc, port, log, https)
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -97,7 +105,7 @@ def running(workdir: pathlib.Path, extra: str = "", prefix: Sequence[str] = (),
                 raise AssertionError("enricher exited %s:\n%s"
                                      % (proc.returncode, target.log_text()))
             with contextlib.suppress(OSError, http.client.HTTPException):
-                if target.get(timeout=2)[0] == 200:
+                if target.get(ready, timeout=2)[0] == 200:
                     break
             if time.monotonic() > deadline:
                 raise AssertionError("enricher did not serve:\n" + target.log_text())

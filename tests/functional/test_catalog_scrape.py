@@ -84,6 +84,11 @@ def label_mismatches(monkeypatch) -> list[str]:
     return found
 
 
+def webhook_port(url: str) -> int:
+    """A UDP port nobody listens on: the webhook's TCP port number."""
+    return int(url.rsplit(":", 1)[1].split("/")[0])
+
+
 def _wait_for(probe: Callable[[], object], what: str, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while not probe():
@@ -106,12 +111,15 @@ def test_a_full_scrape_matches_the_catalog(service_factory, node_file, nova_conf
     svc = service_factory(
         fixtures.test_node_uri(node_file), [nova_conf], extra_stats=list(selectors.NAMES),
         libvirt__read_only=False, events__enabled=True, events__stop_delay=0.0,
-        events__webhook_url=webhook_url, prometheus__tenant_labels=TENANT_LABELS)
+        events__webhook_url=webhook_url, prometheus__tenant_labels=TENANT_LABELS,
+        prometheus__device_info=True,
+        statsd__enabled=True, statsd__port=webhook_port(webhook_url), statsd__interval=1.0)
     dom = svc.connection.get().lookupByUUIDString(RUNNING)
     dom.suspend()
     dom.resume()
     _wait_for(lambda: svc.events.webhook.sent == 2, "the events to reach the webhook")
     _wait_for(lambda: 'flavor="m2.ubuntu"' in scrape_text(svc), "Nova's tenancy")
+    _wait_for(lambda: svc.statsd.stats.lines, "a StatsD send")
     scraped = _scraped_families(scrape_text(svc))
 
     assert not label_mismatches
@@ -127,3 +135,4 @@ def test_a_full_scrape_matches_the_catalog(service_factory, node_file, nova_conf
     # Every source took part, and the catalog is not checked against a trivial scrape.
     assert {catalog.get(name).source for name in scraped} == set(catalog.SOURCES)
     assert len(scraped) >= 35, sorted(scraped)
+    assert {"enricher_statsd_datagrams_total", "enricher_statsd_lines_total"} <= set(scraped)

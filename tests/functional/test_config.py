@@ -42,6 +42,7 @@ def _run(tmp_path: pathlib.Path, text: str) -> subprocess.CompletedProcess:
     ("[libvirt]\nread_only = maybe\n", "[libvirt] read_only"),
     ("[libvirt]\nstats_groups = cpu,everything\n", "[libvirt] stats_groups"),
     ("[DEFAULT]\ninterval = -5\n", "[DEFAULT] interval"),
+    ("[prometheus]\nmetric_names = kumina\n", "[prometheus] metric_names"),
     ("[libvirt\nconnection_uri = x\n", "cannot parse config file"),
 ])
 def test_bad_config_fails_at_startup_with_one_line(tmp_path, text, needle) -> None:

@@ -10,7 +10,7 @@ from enricher.health import ErrorCounts
 from enricher.libvirt.connection import Connection
 from enricher.libvirt.stats import StatsReader
 from enricher.sampler import Sampler
-from enricher.tenancy import resolver as resolver_mod
+from enricher.tenancy import domain_reader
 from enricher.tenancy.resolver import Resolver
 from tests import fixtures
 from tests.functional.conftest import parse, scrape_text
@@ -20,7 +20,7 @@ A_UUID = "e22c05ef-5d01-420e-8189-a451e4f10d3e"
 B_UUID = "e59c3d28-f810-47e9-bf7e-dc55e15c160e"
 
 
-def _stack(uri: str, reader=resolver_mod.read_tenancy):
+def _stack(uri: str, reader=domain_reader.read_domain):
     errors = ErrorCounts()
     conn = Connection(uri, read_only=False)
     resolver = Resolver(errors, reader=reader)
@@ -98,7 +98,7 @@ def test_domain_vanishing_mid_collection_is_skipped_and_counted(node_file) -> No
             gone = holder["conn"].get().lookupByUUIDString(A_UUID)
             gone.destroy()
             gone.undefine()
-        return resolver_mod.read_tenancy(dom)
+        return domain_reader.read_domain(dom)
 
     conn, _, sampler, errors = _stack(fixtures.test_node_uri(node_file),
                                       undefine_then_read)
@@ -123,3 +123,15 @@ def test_shut_off_domains_export_state_only(service_factory) -> None:
         if name.startswith("libvirt_domain_") and not name.startswith(
                 ("libvirt_domain_info_", "libvirt_domain_openstack_info")):
             assert not off & {s.labels["uuid"] for s in series}, name
+
+
+def test_descriptions_come_with_the_tenancy_and_are_not_reread(node_file) -> None:
+    _, resolver, sampler, _ = _stack(fixtures.test_node_uri(node_file))
+    first = sampler.collect()
+    assert set(first.descriptions) == {s.uuid for s in first.samples}
+    by_uuid = {s.uuid: s for s in first.samples}
+    assert first.description_of(A_UUID).name == by_uuid[A_UUID].name
+    reads = resolver.reads
+    second = sampler.collect()
+    assert resolver.reads == reads
+    assert all(second.descriptions[u] is first.descriptions[u] for u in first.descriptions)

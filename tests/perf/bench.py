@@ -6,6 +6,8 @@ testdriver  the enricher on a libvirt test-driver node of N domains: latency,
             RSS, completeness, Nova requests with the Keystone+Nova simulator
 fleet       the fleet model: series, bytes, samples/s and Nova requests/min
 http        /metrics latency under 1 and N concurrent scrapers, and SYN drops
+calls       libvirt calls per collection by naming profile (test driver)
+statsd      the CPU of one StatsD send at N domains, per tag format
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from tests.perf import fleet, http_load, options, real, testdriver
+from tests.perf import calls, fleet, http_load, options, real, statsd_cost, testdriver
 
 
 def _interrupt(signum: int, _frame: object) -> None:
@@ -29,7 +31,7 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = top.add_subparsers(dest="mode", required=True)
     for name, module in (("real", real), ("testdriver", testdriver), ("fleet", fleet),
-                         ("http", http_load)):
+                         ("http", http_load), ("calls", calls), ("statsd", statsd_cost)):
         mode = sub.add_parser(name, help=(module.__doc__ or "").splitlines()[0],
                               formatter_class=options.FORMATTER)
         options.add(mode, module.OPTIONS)

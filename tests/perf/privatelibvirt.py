@@ -34,7 +34,8 @@ VIRTLOGD_LINK = f"{PREFIX}virtlogd"
 # /proc/<pid>/comm keeps 15 characters.
 COMMS = (LIBVIRTD_LINK[:15], VIRTLOGD_LINK[:15])
 HIDDEN = ("/run/libvirt", "/var/lib/libvirt/qemu", "/etc/libvirt/qemu")
-CACHE = Path("/var/tmp/enr-bench-libvirt-cache")  # QEMU capabilities: probed once
+# QEMU capabilities, probed once; a root-only benchmark's cache, kept across runs.
+CACHE = Path("/var/tmp/enr-bench-libvirt-cache")
 SYSTEM_CACHE = "/var/cache/libvirt/qemu"
 OWNER_FILE = "owner.pid"
 

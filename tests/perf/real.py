@@ -25,6 +25,7 @@ from tests.perf import (
     privatelibvirt,
     profile,
     scrape,
+    statsd_sink,
     summary,
     targets,
     vms,
@@ -33,7 +34,9 @@ from tests.perf import (
 from tests.perf.windows import (
     ENRICHER,
     ENRICHER_BASELINE,
+    ENRICHER_INOVEX,
     ENRICHER_LIBVIRT_CPU,
+    ENRICHER_STATSD,
     GO,
     IDLE,
     Window,
@@ -59,6 +62,13 @@ OPTIONS: options.Table = {
     "--ab-host-cpu": (False, "also run the enricher with [libvirt] cpu_time_from_cgroup and "
                              "vcpu_times_from_proc = false in every round (condition "
                              "enricher-libvirt-cpu)"),
+    "--ab-inovex": (False, "also run the enricher with [prometheus] metric_names = inovex "
+                           "in every round (condition enricher-inovex)"),
+    "--ab-statsd": (False, "also run the enricher with [statsd] enabled, sending to a "
+                           "local UDP sink every interval, in every round (condition "
+                           "enricher-statsd)"),
+    "--statsd-tag-format": (("dogstatsd", "influxdb", "none"), "[statsd] tag_format of "
+                                                                "--ab-statsd"),
     "--baseline-source": (Path, "also run the enricher of this checkout (e.g. a git worktree "
                                 "of the previous release) in every round (condition "
                                 "enricher-baseline)"),
@@ -97,7 +107,9 @@ def _foreign(conn: libvirt.virConnect, ours: set[str]) -> int:
 def run_rounds(args: argparse.Namespace, bench: vms.BenchVMs, config: WindowConfig,
                conn: libvirt.virConnect) -> list[Window]:
     conditions = (ENRICHER, *((ENRICHER_LIBVIRT_CPU,) if args.ab_host_cpu else ()),
-                  *((ENRICHER_BASELINE,) if args.baseline_source else ()), GO)
+                  *((ENRICHER_BASELINE,) if args.baseline_source else ()),
+                  *((ENRICHER_INOVEX,) if args.ab_inovex else ()),
+                  *((ENRICHER_STATSD,) if args.ab_statsd else ()), GO)
     plan = Plan(tuple(int(s) for s in args.scrapers.split(",")), conditions)
     ours = {s.uuid for s in bench.specs}
     done = []
@@ -184,12 +196,19 @@ def run(args: argparse.Namespace) -> int:
                                   + (f"slow_stats_groups = {args.slow_stats_groups}\n"
                                      if args.slow_stats_groups else ""),
                                   args.baseline_source)
+            if args.ab_statsd:
+                sink = stack.enter_context(statsd_sink.StatsdSink())
+                config = dataclasses.replace(config,
+                                             statsd_conf=sink.config(args.statsd_tag_format))
             started = time.monotonic()
             rows: list[summary.Row] = []
             if args.rounds > 0:
                 result = run_rounds(args, bench, config, conn)
                 rows = _print_tables(args, result)
                 print(f"# rounds took {time.monotonic() - started:.0f}s", flush=True)
+                if args.ab_statsd:
+                    print(f"# statsd sink got {sink.datagrams} datagrams, {sink.lines} "
+                          f"lines, {sink.bytes / 1024:.0f} KiB", flush=True)
             else:  # only the per-group costs: they need an idle baseline
                 result = [idle_window(0, config, bench.qemu_pids)]
             costs = []

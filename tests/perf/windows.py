@@ -19,7 +19,13 @@ IDLE, ENRICHER, GO = "idle", "enricher", "go"
 # (CPU and vCPU times from libvirt's stats groups), for an in-run A/B.
 ENRICHER_LIBVIRT_CPU = "enricher-libvirt-cpu"
 ENRICHER_BASELINE = "enricher-baseline"  # another checkout's code (--baseline-source)
-ENRICHERS = (ENRICHER, ENRICHER_LIBVIRT_CPU, ENRICHER_BASELINE)
+ENRICHER_INOVEX = "enricher-inovex"  # [prometheus] metric_names = inovex (--ab-inovex)
+# The enricher with [statsd] enabled, sending to a local sink (--ab-statsd).
+ENRICHER_STATSD = "enricher-statsd"
+ENRICHERS = (ENRICHER, ENRICHER_LIBVIRT_CPU, ENRICHER_BASELINE, ENRICHER_INOVEX,
+             ENRICHER_STATSD)
+# Options of a condition beyond the shared ones (appended before the [libvirt] ones).
+CONDITION_OPTIONS = {ENRICHER_INOVEX: "[prometheus]\nmetric_names = inovex\n[libvirt]\n"}
 # Every process libvirt runs for the host: the monolithic daemon or the modular ones.
 DAEMONS = ("libvirtd", "virtqemud", "virtlogd", "virtproxyd")
 ROLES = ("exporter", "libvirtd", "qemu", "qemu_vcpu")
@@ -44,6 +50,7 @@ class WindowConfig:
     daemons: Callable[[], Iterable[int]] = daemon_pids
     enricher_extra: str = ""  # appended to the enricher's config file; ends in [libvirt]
     baseline_source: Path | None = None  # the checkout ENRICHER_BASELINE runs
+    statsd_conf: str = ""  # the [statsd] section of ENRICHER_STATSD
 
 
 @dataclasses.dataclass
@@ -74,8 +81,11 @@ def launch(condition: str, config: WindowConfig) -> Iterator[targets.Target]:
         host = condition != ENRICHER_LIBVIRT_CPU
         options = f"cpu_time_from_cgroup = {host}\nvcpu_times_from_proc = {host}\n"
         source = config.baseline_source if condition == ENRICHER_BASELINE else None
+        extra = config.enricher_extra + CONDITION_OPTIONS.get(condition, "")
+        if condition == ENRICHER_STATSD:
+            options += config.statsd_conf
         with targets.enricher(config.workdir, config.uri, config.interval,
-                              config.stats_groups, config.enricher_extra + options,
+                              config.stats_groups, extra + options,
                               source=source) as target:
             yield target
     else:

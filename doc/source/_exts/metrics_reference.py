@@ -15,10 +15,14 @@ SECTIONS = (
     (catalog.CORE, "Per-VM metrics from the bulk stats call and the tenancy cache."),
     (catalog.EXTRA, "The collectd virt plugin's extra statistics: only with "
                     "[DEFAULT] extra_stats naming a selector listed in the help."),
+    (catalog.API, "vAdvisor's vm_up: only with [api] enabled (the default)."),
     (catalog.SELF, "Exporter self-metrics, rendered on every scrape."),
     (catalog.EVENTS, "Domain events: only with [events] enabled; rendered on every "
                      "scrape."),
     (catalog.NOVA, "The Nova API fallback: only when Nova credentials are configured."),
+    (catalog.DEVICES, "Device identity from the domain XML read with the tenancy: only "
+                      "with [prometheus] device_info (always in the inovex profile, as "
+                      "its own *_info families)."),
 )
 
 

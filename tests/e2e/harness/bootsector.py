@@ -74,3 +74,11 @@ def write_image(path: Path, code: bytes, size: int = 16 * 1024 * 1024) -> None:
     with path.open("wb") as image:
         image.write(boot_sector(code))
         image.truncate(size)
+
+# Tell the pvpanic device at ISA port 0x505 that the guest panicked (bit 0),
+# then halt: QEMU reports GUEST_PANICKED, libvirt a crashed/panicked event.
+PANIC = bytes([
+    0xB0, 0x01,        # mov al, 1
+    0xBA, 0x05, 0x05,  # mov dx, 0x505
+    0xEE,              # out dx, al
+]) + HALT

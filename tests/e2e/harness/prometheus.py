@@ -8,7 +8,7 @@ import json
 import logging
 import subprocess
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ global:
 {rule_files}scrape_configs:
   - job_name: enricher
     static_configs:
-      - targets: ['{target}']
+      - targets: [{targets}]
 """
 
 
@@ -105,14 +105,22 @@ def _ready(server: PrometheusServer) -> bool:
 
 @contextlib.contextmanager
 def launch_prometheus(
-    workdir: Path, target: str, rules: Path | None = None, timeout: float = 30.0
+    workdir: Path, target: str | Sequence[str], rules: Path | Sequence[Path] | None = None,
+    timeout: float = 30.0, scrape_configs: str | None = None,
 ) -> Iterator[PrometheusServer]:
-    """Start Prometheus scraping ``target`` (host:port) and evaluating ``rules``
-    (a rule file, if given), yield it, then stop it."""
+    """Start Prometheus scraping ``target`` (host:port, or several in one job) and
+    evaluating ``rules`` (rule files, if given), yield it, then stop it.
+    ``scrape_configs`` (YAML list items) replaces the one job scraping ``target``."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
-    rule_files = f"rule_files:\n  - {rules}\n" if rules else ""
-    config.write_text(CONFIG_TEMPLATE.format(target=target, rule_files=rule_files))
+    files = [rules] if isinstance(rules, Path) else list(rules or [])
+    rule_files = "rule_files:\n" + "".join(f"  - {f}\n" for f in files) if files else ""
+    targets = [target] if isinstance(target, str) else list(target)
+    text = CONFIG_TEMPLATE.format(
+        targets=", ".join(f"'{t}'" for t in targets), rule_files=rule_files)
+    if scrape_configs is not None:
+        text = text.split("scrape_configs:")[0] + "scrape_configs:\n" + scrape_configs
+    config.write_text(text)
     port = procs.free_port()
     argv = [
         PROMETHEUS,
