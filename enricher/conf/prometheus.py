@@ -83,7 +83,7 @@ OPTS = [
                      "i.e. the Cinder volume id, source, bus, cache...) and per "
                      "NIC (Neutron port id, fixed IPs, MAC, bridge...), from the "
                      "domain XML read with the tenancy (no extra libvirt call). "
-                     "The inovex profile always exports its own *_info families "
+                     "The inovex profile always exports its own info families "
                      "instead. Related options: metric_names."),
 ]
 
