@@ -12,6 +12,7 @@ extensions = [
     "oslo_config.sphinxext",
     "metrics_reference",
     "mib_reference",
+    "bench_charts",
 ]
 exclude_patterns = ["_build"]
 html_theme = "alabaster"

@@ -400,8 +400,6 @@ NOT_SERVED = {  # keyed like Column.source, so no name stands alone here
     "family:libvirt_domain_job_disk_total_bytes": "Prometheus only",
     "family:libvirt_domain_job_disk_processed_bytes": "Prometheus only",
     "family:libvirt_domain_job_disk_remaining_bytes": "Prometheus only",
-    "family:libvirt_domain_timed_out": "the inovex profile's compatibility family (always 0: "
-                                       "the bulk call never waits on a busy domain)",
     "family:libvirt_domain_events_total": "events become notifications instead",
     "family:libvirt_domain_last_event_timestamp_seconds": "events become notifications instead",
 }
