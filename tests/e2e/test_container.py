@@ -1,9 +1,15 @@
-"""The container image serves the e2e guests' tenant-labelled metrics.
+"""The container image serves real guests' tenant-labelled metrics.
 
 It runs ``localhost/enricher:latest`` (tools/container.sh builds it: about
 7 minutes from nothing, so CI does not; ENRICHER_BUILD_IMAGE=1 builds it here
-when missing) with podman, the host's read-only libvirt socket mounted, on
-the host network and a free port.
+when missing) with podman as its non-root user, a libvirtd's read-only socket
+mounted where the host's would be, on the host network and a free port.
+
+The libvirtd is a private one (tests/e2e/harness/private_libvirtd.py) with
+``auth_unix_ro = "none"``: libvirt's default for that socket is polkit, which
+allows any local user on a normal host but needs D-Bus, which the test
+machines lack (a non-root client of the shared libvirtd gets "Unable to get
+system bus connection"); root would skip polkit, but the image runs as 65534.
 """
 
 from __future__ import annotations
@@ -11,19 +17,23 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests import exposition
-from tests.e2e.harness import libvirtd, procs, series
+from tests.e2e.harness import bootsector, domains, libvirtd, private_libvirtd, procs, series
 from tests.e2e.harness.domains import E2EDomain
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("ENRICHER_IMAGE", "localhost/enricher:latest")
 SOCKET = "/run/libvirt/libvirt-sock-ro"
-pytestmark = pytest.mark.slow
+PREFIX = "enr-ctr-"
+_why_not = private_libvirtd.unsupported()
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(_why_not is not None, reason=_why_not or "")]
 
 
 def podman_options() -> list[str]:
@@ -44,18 +54,44 @@ def image_available() -> None:
 
 
 @pytest.fixture
-def container(libvirt_host: libvirtd.LibvirtHost, e2e_domains: dict[str, E2EDomain]
-              ) -> Iterator[str]:
-    """The image running against the host's read-only socket; yields its /metrics URL."""
+def guests() -> Iterator[tuple[Path, dict[str, E2EDomain]]]:
+    """A private libvirtd with two idle guests; yields its read-only socket and them."""
     image_available()
-    if libvirt_host.uri != libvirtd.URI or not Path(SOCKET).is_socket():
-        pytest.skip("needs the host libvirtd's %s" % SOCKET)
+    root = Path(tempfile.mkdtemp(prefix=PREFIX + "libvirtd-"))
+    daemon = private_libvirtd.own_state(root)
+    try:
+        daemon.start()
+        conn = libvirtd.wait_for_connection(daemon.uri, 60)
+    except BaseException:
+        daemon.stop()
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    workdir, specs = domains.fresh_specs(conn, PREFIX, ["a", "b"])
+    try:
+        domain_type = libvirtd.detect_domain_type(conn)
+        for spec in specs.values():
+            bootsector.write_image(spec.disk_path, bootsector.IDLE)
+            domains.start(conn, domains.small_xml(spec, domain_type), transient=True)
+        yield daemon.socket.parent / "libvirt-sock-ro", specs
+    finally:
+        domains.remove_specs(conn, specs.values())
+        conn.close()
+        daemon.stop()
+        private_libvirtd.kill_guests(root / "run" / "qemu")
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def container(guests: tuple[Path, dict[str, E2EDomain]]) -> Iterator[str]:
+    """The image running against the guests' read-only socket; yields its /metrics URL."""
+    socket, _ = guests
     port = procs.free_port()
     name = "enricher-e2e-%d" % port
     argv = ["podman", *podman_options(), "run", "--detach", "--rm", "--name", name,
             "--network", "host", "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096",
             "--read-only", "--cap-drop", "ALL",
-            "--volume", "%s:%s:ro" % (SOCKET, SOCKET),
+            "--volume", "%s:%s:ro" % (socket, SOCKET),
             "--env", "OS_PROMETHEUS__HOST=127.0.0.1", "--env", "OS_PROMETHEUS__PORT=%d" % port,
             "--env", "OS_DEFAULT__INTERVAL=1",
             # The container sees neither QEMU's /proc nor its cgroups.
@@ -74,8 +110,10 @@ def container(libvirt_host: libvirtd.LibvirtHost, e2e_domains: dict[str, E2EDoma
                        capture_output=True, check=False, timeout=60)
 
 
-def test_container_serves_tenant_labelled_metrics(container: str,
-                                                  e2e_domains: dict[str, E2EDomain]) -> None:
+def test_container_serves_tenant_labelled_metrics(
+        container: str, guests: tuple[Path, dict[str, E2EDomain]]) -> None:
+    _, e2e_domains = guests
+
     def scraped() -> exposition.Samples | None:
         status, body = procs.http_get(container, timeout=5.0)
         if status != 200:
