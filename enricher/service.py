@@ -95,15 +95,13 @@ def prepare(argv: Sequence[str] | None = None,
     return conf
 
 
-# Libraries that are chatty at INFO or DEBUG, on top of oslo.log's own list.
-DEFAULT_LOG_LEVELS = ("openstack=WARN", "h11=WARN", "asyncio=WARN")
-
-
 def register_logging_opts(conf: cfg.ConfigOpts) -> None:
-    """oslo.log's options ([DEFAULT] debug, log_file, use_json, ...), before parsing."""
+    """oslo.log's options ([DEFAULT] debug, log_file, use_json, ...), before parsing.
+
+    Their defaults are oslo.log's own (oslo_log.set_defaults() would change
+    them for the whole process, and the generated sample would not show it).
+    """
     oslo_log.register_options(conf)
-    oslo_log.set_defaults(default_log_levels=[
-        *oslo_log.get_default_log_levels(), *DEFAULT_LOG_LEVELS])
 
 
 def setup_logging(conf: cfg.ConfigOpts) -> None:
