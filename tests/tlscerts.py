@@ -107,14 +107,15 @@ class Pki:
         self.web = directory / "web.yml"
 
     def write(self, auth: str = "RequireAndVerifyClientCert", users: bool = True,
-              extra_tls: str = "", extra: str = "", password: str = PASSWORD) -> None:
+              extra_tls: str = "", extra: str = "", password: str = PASSWORD,
+              cost: int = 4) -> None:
         text = ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
                 f"  client_auth_type: {auth}\n")
         if auth != "NoClientCert":
             text += f"  client_ca_file: {self.ca.ca_file.name}\n"
         text += extra_tls
         if users:
-            text += f"basic_auth_users:\n  {USER}: '{bcrypt_hash(password)}'\n"
+            text += f"basic_auth_users:\n  {USER}: '{bcrypt_hash(password, cost)}'\n"
         self.web.write_text(text + extra)
 
     def client_context(self, cert: Pair | None = None, ca: Path | None = None

@@ -5,9 +5,20 @@
 # then keeps serving http://127.0.0.1:${PORT}/metrics until Ctrl-C.
 # --check: show the metrics and exit (used by the tests).
 # ENRICHER_BIN: run that enricher (an installed wheel's) instead of .venv's.
+#
+# --guests N [--check]: real guests instead (root, libvirt and QEMU installed:
+# tools/e2e-host-setup.sh): a private libvirtd with N tiny QEMU guests carrying
+# Nova metadata of two projects, the enricher, and a Prometheus scraping it with
+# the recording rules; prints per-project CPU, disk and network from PromQL.
+# tools/demo_guests.py removes guests, daemons and files on exit or Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${ENRICHER_DEMO_PORT:-9616}
+
+if [[ ${1:-} == --guests ]]; then
+    tools/bootstrap.sh >/dev/null
+    exec .venv/bin/python tools/demo_guests.py "$@"
+fi
 
 if [[ -n ${ENRICHER_BIN:-} ]]; then
     enricher=$ENRICHER_BIN

@@ -11,6 +11,8 @@ copyright = "2026, enricher developers"
 extensions = [
     "oslo_config.sphinxext",
     "metrics_reference",
+    "mib_reference",
+    "bench_charts",
 ]
 exclude_patterns = ["_build"]
 html_theme = "alabaster"

@@ -89,7 +89,8 @@ class Service:
         self.sampler = Sampler(self.connection, reader, self.resolver,
                                self.errors, interval=conf.interval, extra=self.extra)
         masakari = masakari_sink(conf, self.errors.threads)  # cfg.Error if unusable
-        self.api = api.api_part(conf, self.sampler)
+        self.api = api.api_part(conf, self.sampler, self.connection, self.errors,
+                                host_cpu(conf))
         self.snmp = snmp_agent_from(conf, self.errors)  # cfg.Error if unusable
         sinks = [self.api.events] if self.api and self.api.events else []
         sinks += self.snmp.sinks() if self.snmp else []
@@ -134,16 +135,16 @@ class Service:
         if self.statsd is not None:
             self.statsd.start()
         self.server.start()
-        if self.api is not None and self.api.server is not None:
-            self.api.server.start()
+        if self.api is not None:
+            self.api.start()
         if self.snmp is not None:
             self.snmp.start()
 
     def stop(self) -> None:
         if self.snmp is not None:
             self.snmp.stop()
-        if self.api is not None and self.api.server is not None:
-            self.api.server.stop()
+        if self.api is not None:
+            self.api.stop()
         self.server.stop()
         if self.statsd is not None:
             self.statsd.stop()

@@ -29,6 +29,11 @@ def statsd_exporter(conf: cfg.ConfigOpts, sampler: Sampler, errors: ErrorCounts
     if opts.tag_format == "none" and not opts.name_labels:
         raise cfg.Error("[statsd] name_labels may not be empty with tag_format = none: "
                         "every domain's lines would have the same names")
-    return StatsdExporter(sampler.latest, Formatter(layout(conf)),
-                          UdpSender(opts.host, opts.port), errors,
-                          statsd_conf.send_interval(conf), opts.max_datagram_bytes)
+    interval = statsd_conf.send_interval(conf)
+    exporter = StatsdExporter(sampler.latest, Formatter(layout(conf)),
+                              UdpSender(opts.host, opts.port), errors, interval,
+                              opts.max_datagram_bytes)
+    if interval == sampler.interval:
+        exporter.follow = True  # each snapshot once, right after it is collected
+        sampler.on_snapshot.append(lambda _snapshot: exporter.wake())
+    return exporter

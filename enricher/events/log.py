@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import logging
@@ -57,5 +58,7 @@ class EventLog:
     def close(self) -> None:
         if self._handler is not None:
             self._logger.removeHandler(self._handler)
-            self._handler.close()
+            # Closing flushes: on a full disk that fails, and must not stop the shutdown.
+            with contextlib.suppress(OSError):
+                self._handler.close()
             self._handler = None

@@ -3,10 +3,13 @@
 A bounded ring per domain, fed with every snapshot (``Sampler.on_snapshot``)
 or by the light history sampler. A record is encoded to JSON once, when it
 is added, and never changes: a request only joins bytes, whatever its
-number. The rings are tuples in a dict that is replaced whole on each
-update, so readers (the HTTP loop) take no lock. Memory is bounded by
-``seconds / interval + 1`` records per domain; a domain's ring goes once its
-newest record is older than the window.
+number. A record is two parts: what the light 1 s collection refreshes
+(state, CPU, vCPUs, NICs) and the rest, which a light record shares, by
+reference, with the full collection it was carried from. The rings are
+tuples in a dict that is replaced whole on each update, so readers (the
+HTTP loop) take no lock. Memory is bounded by ``seconds / interval + 1``
+records per domain; a domain's ring goes once its newest record is older
+than the window.
 """
 
 from __future__ import annotations
@@ -31,10 +34,11 @@ class Ring:
     tenancy: model.Tenancy
     tenancy_json: bytes
     timestamps: tuple[float, ...]
-    records: tuple[bytes, ...]  # each a JSON object without its tenancy
+    records: tuple[tuple[bytes, bytes], ...]  # (fast, slow) JSON objects, no tenancy
 
     def record_with_tenancy(self, index: int) -> bytes:
-        return self.records[index][:-1] + b',"tenancy":' + self.tenancy_json + b"}"
+        fast, slow = self.records[index]
+        return rest_json.join(fast, slow, self.tenancy_json)
 
     def render(self) -> bytes:
         """The JSON array of this domain's records, each with the tenancy."""
@@ -78,19 +82,47 @@ class History:
                     rings[uuid] = self._trim(ring, oldest)
             self._rings = MappingProxyType(rings)
 
+    def add_light(self, timestamp: float, samples: Iterable[DomainSample]) -> int:
+        """Record light samples (the fast groups only) of domains that have a
+        ring, the other groups carried from their newest record; how many."""
+        oldest = timestamp - self.seconds
+        added = 0
+        with self._lock:
+            rings = dict(self._rings)
+            for sample in samples:
+                ring = rings.get(sample.uuid)
+                if ring is None or timestamp - ring.timestamps[-1] < self.interval / 2:
+                    continue  # no tenancy known yet, or a full record is as recent
+                fast = rest_json.dumps(rest_json.fast_dict(sample, timestamp))
+                rings[sample.uuid] = self._push(ring, ring.tenancy_json, timestamp,
+                                                (fast, ring.records[-1][1]), oldest)
+                added += 1
+            self._rings = MappingProxyType(rings)
+        return added
+
     def _append(self, ring: Ring | None, sample: DomainSample, tenancy: model.Tenancy,
                 timestamp: float, oldest: float) -> Ring:
-        record = rest_json.dumps(rest_json.sample_dict(sample, timestamp))
+        record = (rest_json.dumps(rest_json.fast_dict(sample, timestamp)),
+                  rest_json.dumps(rest_json.slow_dict(sample)))
+        if ring is not None and ring.records[-1][1] == record[1]:
+            record = (record[0], ring.records[-1][1])  # share unchanged bytes
         if ring is None or ring.tenancy != tenancy or ring.name != sample.name:
             tenancy_json = rest_json.dumps(rest_json.tenancy_dict(tenancy))
             times, records = (ring.timestamps, ring.records) if ring else ((), ())
-        else:
-            tenancy_json = ring.tenancy_json
-            times, records = ring.timestamps, ring.records
+            return self._push(Ring(sample.name, tenancy, tenancy_json, times, records),
+                              tenancy_json, timestamp, record, oldest)
+        return self._push(ring, ring.tenancy_json, timestamp, record, oldest)
+
+    def _push(self, ring: Ring, tenancy_json: bytes, timestamp: float,
+              record: tuple[bytes, bytes], oldest: float) -> Ring:
+        times, records = ring.timestamps, ring.records
+        if times and timestamp - times[-1] < self.interval / 2:
+            times, records = times[:-1], records[:-1]  # one record per interval
         keep = self.capacity - 1
-        times, records = times[-keep:] if keep else (), records[-keep:] if keep else ()
+        times = times[-keep:] if keep else ()
+        records = records[-keep:] if keep else ()
         first = next((i for i, t in enumerate(times) if t >= oldest), len(times))
-        return Ring(sample.name, tenancy, tenancy_json,
+        return Ring(ring.name, ring.tenancy, tenancy_json,
                     times[first:] + (timestamp,), records[first:] + (record,))
 
     @staticmethod

@@ -8,7 +8,7 @@ come from the catalog; each family is built in catalog order.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from operator import attrgetter
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -73,8 +73,10 @@ def interval_help(interval: float) -> str:
             "concurrent scrapes share one collection.")
 
 
-def domain_families(snapshot: Snapshot, tenant_labels: Sequence[str]) -> Iterator[Metric]:
-    """Every core family of the snapshot's domains, tenant-labelled."""
+def domain_families(snapshot: Snapshot, tenant_labels: Sequence[str],
+                    only: Container[str] | None = None) -> Iterator[Metric]:
+    """Every core family of the snapshot's domains (or those named in ``only``),
+    tenant-labelled."""
     base = base_labels(tenant_labels)
     rows = [(s, base_values(s, snapshot.tenancy_of(s.uuid), tenant_labels))
             for s in snapshot.samples]
@@ -82,6 +84,8 @@ def domain_families(snapshot: Snapshot, tenant_labels: Sequence[str]) -> Iterato
     specs = catalog.of(catalog.CORE)
     perf_gauges = frozenset(s.stats_key for s in specs if s.stats_key.startswith(_PERF))
     for spec in specs:
+        if only is not None and spec.name not in only:
+            continue
         chosen = active if spec.active_only else rows
         if spec.name == "libvirt_up":
             yield value_family(spec.name, 1 if snapshot.libvirt_up else 0)

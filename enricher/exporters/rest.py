@@ -15,7 +15,7 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 
 from enricher.events.history import EventHistory
-from enricher.exporters import rest_events, rest_json, rest_openapi
+from enricher.exporters import endpoints, rest_events, rest_json, rest_openapi
 from enricher.exporters.history import History
 from enricher.exporters.rest_specs import Specs
 from enricher.exporters.web import Request, Response, StreamResponse, WebServer
@@ -27,6 +27,13 @@ PREFIX = "/api/v1.0"
 ENDPOINTS = ("/api/v1.0/stats", "/api/v1.0/stats/{uuid}", "/api/v1.0/events",
              "/api/v1.0/specs", "/api/v1.0/specs/{uuid_or_name}",
              "/api/v1.0/openapi.json")
+
+
+def landing_with_api() -> bytes:
+    """The metrics port's landing page, with the API's endpoints too."""
+    links = ", ".join('<a href="%s">%s</a>' % (e, e) for e in ENDPOINTS if "{" not in e)
+    return endpoints.LANDING.replace(b"</p></body>", b"; REST API: " + links.encode()
+                                     + b"</p></body>")
 
 
 def json_response(status: int, value: object) -> Response:
@@ -53,7 +60,7 @@ class RestApi:
     events: EventHistory | None
     keepalive: float = 10.0
     specs: Specs = dataclasses.field(default_factory=Specs)
-    _live: tuple[Snapshot, bytes] | None = None
+    _live: tuple[Snapshot, dict[str, bytes], bytes] | None = None
 
     async def snapshot(self, live: bool) -> Snapshot:
         if live and self.sampler.interval <= 0:
@@ -61,23 +68,26 @@ class RestApi:
             return await loop.run_in_executor(None, self.sampler.latest)
         return self.sampler.snapshot
 
-    def live_stats(self, snap: Snapshot) -> dict[str, bytes]:
-        """Each domain's newest sample as a one-record JSON array, by UUID."""
-        out = {}
+    def _rendered(self, snap: Snapshot) -> tuple[Snapshot, dict[str, bytes], bytes]:
+        """Each domain's newest sample as a one-record JSON array, by UUID, and
+        all of them; encoded once per snapshot."""
+        cached = self._live
+        if cached is not None and cached[0] is snap:
+            return cached
+        rows = {}
         for sample in snap.samples:
             record = rest_json.sample_dict(sample, snap.collected_at)
             record["tenancy"] = rest_json.tenancy_dict(snap.tenancy_of(sample.uuid))
-            out[sample.uuid] = b"[" + rest_json.dumps(record) + b"]"
-        return out
+            rows[sample.uuid] = b"[" + rest_json.dumps(record) + b"]"
+        body = b"{" + b",".join(rest_json.dumps(u) + b":" + rows[u] for u in sorted(rows)) + b"}"
+        self._live = (snap, rows, body)
+        return self._live
+
+    def live_stats(self, snap: Snapshot) -> dict[str, bytes]:
+        return self._rendered(snap)[1]
 
     def live_all(self, snap: Snapshot) -> bytes:
-        cached = self._live
-        if cached is not None and cached[0] is snap:
-            return cached[1]
-        rows = self.live_stats(snap)
-        body = b"{" + b",".join(rest_json.dumps(u) + b":" + rows[u] for u in sorted(rows)) + b"}"
-        self._live = (snap, body)
-        return body
+        return self._rendered(snap)[2]
 
 
 def _live(request: Request) -> bool:
@@ -150,6 +160,12 @@ def add_routes(server: WebServer, api: RestApi, own_port: bool) -> None:
 
     if own_port:
         server.route("/", listing)
+    else:
+        page = landing_with_api()
+
+        async def landing(_request: Request) -> Response:
+            return Response(200, page, "text/html; charset=utf-8")
+        server.route("/", landing)
     server.route("/api", listing)
     server.route(PREFIX, listing)
     server.route(PREFIX + "/stats", _guarded(stats))

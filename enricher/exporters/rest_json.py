@@ -59,17 +59,22 @@ def _device(device: Device) -> dict[str, Any]:
     return out
 
 
-def sample_dict(sample: DomainSample, timestamp: float) -> dict[str, Any]:
-    """One domain at one instant: libvirt's values as the snapshot has them.
+# Stats groups sampled on every light collection of the 1 s history ([api]
+# history_interval finer than [DEFAULT] interval); the others are carried.
+FAST_GROUPS = frozenset({"state", "cpu", "vcpu", "net"})
 
-    Scalars are grouped by their stats group (``cpu.time`` is ``cpu.time``
-    under ``"cpu"``); vCPUs, disks and NICs are lists of objects named by
-    ``name``. Counters are libvirt's raw units (nanoseconds, KiB, bytes).
-    """
+
+def _groups(sample: DomainSample, fast: bool) -> dict[str, dict[str, Any]]:
     groups: dict[str, dict[str, Any]] = {}
     for key, value in sample.scalars.items():
         group, _, field = key.partition(".")
-        groups.setdefault(group, {})[field or group] = finite(value)
+        if (group in FAST_GROUPS) == fast and group != "state":
+            groups.setdefault(group, {})[field or group] = finite(value)
+    return {g: groups[g] for g in sorted(groups)}
+
+
+def fast_dict(sample: DomainSample, timestamp: float) -> dict[str, Any]:
+    """The part of a sample that the light collection refreshes: state, CPU, vCPUs, NICs."""
     return {
         "timestamp": timestamp,
         "time": iso_time(timestamp),
@@ -78,8 +83,27 @@ def sample_dict(sample: DomainSample, timestamp: float) -> dict[str, Any]:
         "state": sample.state,
         "state_name": sample.state_name,
         "reason": sample.reason,
-        **{g: groups[g] for g in sorted(groups) if g not in ("state",)},
+        **_groups(sample, fast=True),
         "vcpus": [_device(d) for d in sample.vcpus],
-        "blocks": [_device(d) for d in sample.blocks],
         "nets": [_device(d) for d in sample.nets],
     }
+
+
+def slow_dict(sample: DomainSample) -> dict[str, Any]:
+    """The rest: disks and every other stats group (balloon, perf, ...)."""
+    return {**_groups(sample, fast=False), "blocks": [_device(d) for d in sample.blocks]}
+
+
+def sample_dict(sample: DomainSample, timestamp: float) -> dict[str, Any]:
+    """One domain at one instant: libvirt's values as the snapshot has them.
+
+    Scalars are grouped by their stats group (``cpu.time`` is ``time`` under
+    ``"cpu"``); vCPUs, disks and NICs are lists of objects named by
+    ``name``. Counters are libvirt's raw units (nanoseconds, KiB, bytes).
+    """
+    return {**fast_dict(sample, timestamp), **slow_dict(sample)}
+
+
+def join(fast: bytes, slow: bytes, tenancy: bytes) -> bytes:
+    """One record from its encoded parts (each a JSON object)."""
+    return fast[:-1] + b"," + slow[1:-1] + b',"tenancy":' + tenancy + b"}"

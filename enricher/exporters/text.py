@@ -63,4 +63,10 @@ def render(source: CollectorRegistry | Collector | Iterable) -> bytes:
                 text = labelsets[key] = ",".join(
                     '%s="%s"' % (n, _escape_value(labels[n])) for n in names)
             append("%s{%s} %s\n" % (sample.name, text, value))
-    return "".join(out).encode("utf-8")
+    joined = "".join(out)
+    try:
+        return joined.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (Nova's JSON can carry "\ud800") has no UTF-8 form:
+        # it becomes "?" rather than failing the whole exposition.
+        return joined.encode("utf-8", "replace")

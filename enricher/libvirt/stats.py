@@ -185,6 +185,8 @@ class StatsReader:
                  host_cpu: HostCpuTime | None = None, timeout: float = 0.0) -> None:
         self._caller = DeadlineCaller(timeout, name="libvirt-stats-call")
         self._timeouts = 0
+        self._stuck: frozenset[str] = frozenset()  # domains marked timed out
+        self._stuck_pending = 0  # calls left behind when they were marked
         self._groups = tuple(groups)
         self._host = host_cpu
         self._host_groups = frozenset(
@@ -350,16 +352,30 @@ class StatsReader:
 
     def _timed_out(self, records: list[tuple[Any, dict[str, Any]]]) -> frozenset[str]:
         """UUIDs of running domains whose monitor has been busy with one command
-        for half the deadline or more, or is broken; none when no call is left behind."""
-        if not self._caller.pending:
-            return frozenset()
-        threshold_ms = self._caller.timeout * 500
+        for half the deadline or more, or is broken; none when no call is left behind.
 
-        def check() -> frozenset[str]:
+        Domains already marked stay marked, unchecked, until a call left behind
+        comes back (then all are checked again): asking a stuck domain again
+        may itself hang. A check that misses the deadline marks the domain it
+        was asking about.
+        """
+        pending = self._caller.pending
+        if not pending:
+            self._stuck, self._stuck_pending = frozenset(), 0
+            return self._stuck
+        if pending < self._stuck_pending:
+            self._stuck = frozenset()  # a call came back: look at every domain again
+        threshold_ms = self._caller.timeout * 500
+        known = self._stuck
+        asking: list[str] = []
+
+        def check() -> set[str]:
             stuck = set()
             for dom, _raw in records:
-                if dom.ID() == -1:
+                uuid = dom.UUIDString()
+                if dom.ID() == -1 or uuid in known:
                     continue
+                asking.append(uuid)
                 try:
                     state, _details, state_ms = dom.controlInfo()[:3]
                 except libvirt.libvirtError as exc:
@@ -368,15 +384,21 @@ class StatsReader:
                     continue  # gone or stopped meanwhile
                 if state == _CONTROL_ERROR or (
                         state == _CONTROL_OCCUPIED and state_ms >= threshold_ms):
-                    stuck.add(dom.UUIDString())
-            return frozenset(stuck)
+                    stuck.add(uuid)
+            asking.clear()
+            return stuck
 
         try:
-            return self._caller.call(check)
+            found = self._caller.call(check)
         except exceptions.LibvirtTimeout:
             self._timeouts += 1
-            LOG.warning("libvirt did not say in time which domains are stuck")
-            return frozenset()
+            found = set(asking[-1:])
+            LOG.warning("libvirt did not answer in time whether domain %s is stuck; "
+                        "taking it as stuck", found or "?")
+        present = {dom.UUIDString() for dom, _raw in records}
+        self._stuck = frozenset((known | found) & present)
+        self._stuck_pending = self._caller.pending
+        return self._stuck
 
     def collect(self, conn: Any) -> Collection:
         """One bulk call; records that cannot be turned into samples are counted.

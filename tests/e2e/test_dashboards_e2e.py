@@ -42,7 +42,6 @@ import yaml
 
 from enricher.exporters import catalog, grafana
 from enricher.exporters.grafana import model
-from enricher.exporters.grafana.dashboards import DASHBOARDS
 from tests.e2e.harness import bootsector, domains, procs, series, tmpfs
 from tests.e2e.harness.domains import E2EDomain
 from tests.e2e.harness.enricher_proc import EnricherProcess, events_config, launch_enricher
@@ -74,17 +73,24 @@ class Stack:
     libvirt_gone: EnricherProcess
     dead_target: str
     prometheus: PrometheusServer
+    inovex: EnricherProcess  # [prometheus] metric_names = inovex, same guests
+    prometheus_inovex: PrometheusServer  # it and the broken targets
+
+    def server(self, profile: str) -> PrometheusServer:
+        return self.prometheus_inovex if profile == "inovex" else self.prometheus
 
     def families(self) -> set[str]:
         """Every family name in any enricher's exposition now."""
         found: set[str] = set()
-        for enricher in (self.main, self.nova_broken, self.libvirt_gone):
+        for enricher in (self.main, self.nova_broken, self.libvirt_gone, self.inovex):
             found |= set(parse(enricher.scrape()))
         return found
 
-    def substitutions(self) -> dict[str, str]:
+    def substitutions(self, profile: str) -> dict[str, str]:
         projects = "|".join(g.project_name for g in self.guests.values())  # [a-z0-9-]
-        return {"project": projects, "instance": self.guests["web"].uuid, "node": ".*",
+        web = self.guests["web"]
+        return {"project": projects, "node": ".*",
+                "instance": web.name if profile == "inovex" else web.uuid,
                 "__rate_interval": "30s", "__range": "10m", "__interval": "1s"}
 
 
@@ -116,6 +122,8 @@ def stack(libvirt_host: LibvirtHost, libvirt_conn: libvirt.virConnect,
     base = tmp_path_factory.mktemp("dash")
     main_config = events_config(base / "main", 1.0)
     main_config["DEFAULT"] = {"interval": 2, "extra_stats": "domain_state,disk_err"}
+    main_config["prometheus"] = {"device_info": "true"}
+    inovex_config = {"DEFAULT": {"interval": 2}, "prometheus": {"metric_names": "inovex"}}
     dead = "127.0.0.1:%d" % procs.free_port()
     nova_config = {
         "DEFAULT": {"interval": 1},
@@ -130,7 +138,8 @@ def stack(libvirt_host: LibvirtHost, libvirt_conn: libvirt.virConnect,
         with tmpfs.mounted(full, FULL_TMPFS_BYTES), \
                 launch_enricher(base / "main", libvirt_host.uri, main_config) as main, \
                 launch_enricher(base / "nova", "test:///default", nova_config) as nova, \
-                launch_enricher(base / "gone", gone_uri, {"DEFAULT": {"interval": 1}}) as gone:
+                launch_enricher(base / "gone", gone_uri, {"DEFAULT": {"interval": 1}}) as gone, \
+                launch_enricher(base / "inovex", libvirt_host.uri, inovex_config) as inovex:
             bootsector.write_image(specs["io"].disk_path, bootsector.DISK_WRITE)
             tmpfs.fill(full)
             try:
@@ -144,8 +153,12 @@ def stack(libvirt_host: LibvirtHost, libvirt_conn: libvirt.virConnect,
                     "<panic model='isa'><address type='isa' iobase='0x505'/></panic>"))
                 with launch_prometheus(base / "prometheus",
                                        [main.target, nova.target, gone.target, dead],
-                                       [RECORDING, ALERTING]) as prometheus:
-                    yield Stack(specs, main, nova, gone, dead, prometheus)
+                                       [RECORDING, ALERTING]) as prometheus, \
+                        launch_prometheus(base / "prometheus-inovex",
+                                          [inovex.target, nova.target, gone.target, dead],
+                                          [RECORDING, ALERTING]) as prometheus_inovex:
+                    yield Stack(specs, main, nova, gone, dead, prometheus, inovex,
+                                prometheus_inovex)
             finally:
                 domains.remove_specs(libvirt_conn, specs.values())
     finally:
@@ -176,22 +189,24 @@ def settled(stack: Stack, libvirt_conn: libvirt.virConnect) -> Stack:
     prom.wait_for('count(count_over_time(libvirt_domain_events_total{event="crashed"}[1m])'
                   ' >= 3)', timeout=TIMEOUT)
     prom.wait_for("project:libvirt_domain_net_receive_bytes:rate5m", timeout=TIMEOUT)
+    stack.prometheus_inovex.wait_for(
+        'count_over_time(libvirt_domain_block_stats_read_bytes_total{domain="%s"}[1m]) >= 3'
+        % stack.guests["web"].name, timeout=TIMEOUT)
     return stack
 
 
-def _dashboard_queries() -> Iterator[tuple[str, model.Query, str]]:
-    for dashboard in DASHBOARDS:
-        for profile in dashboard.profiles:
-            rename = grafana.PROFILES[profile]
+def _dashboard_queries() -> Iterator[tuple[str, str, model.Query, str]]:
+    """(where, profile, query, expr) of every shipped variant, for each profile it serves."""
+    for file_name, (dashboard, served) in grafana.variants().items():
+        for profile in served:
             for panel in dashboard.panels():
                 for i, query in enumerate(panel.queries):
-                    yield ("%s/%s: %s (%s)" % (dashboard.uid, profile, panel.title,
-                                               chr(ord("A") + i)),
-                           query, model.rename_expr(query.expr, rename))
+                    yield ("%s/%s: %s (%s)" % (file_name, profile, panel.title,
+                                               chr(ord("A") + i)), profile, query, query.expr)
             for var in dashboard.variables:
                 selector, _label = model.label_values_query(var.query)
-                yield ("%s/%s: $%s" % (dashboard.uid, profile, var.name),
-                       model.Query(selector), model.rename_expr(selector, rename))
+                yield ("%s/%s: $%s" % (file_name, profile, var.name), profile,
+                       model.Query(selector), selector)
 
 
 def _base(name: str) -> str:
@@ -201,14 +216,17 @@ def _base(name: str) -> str:
     return name
 
 
-def _evaluate(stack: Stack, checks: list[tuple[str, str, str]]) -> dict[str, int]:
-    """Poll until every (where, expr, needs) returns series, or TIMEOUT; where -> count."""
+def _evaluate(stack: Stack, checks: list[tuple[str, str, str]],
+              profiles: dict[str, str] | None = None) -> dict[str, int]:
+    """Poll until every (where, expr, needs) returns series, or TIMEOUT; where -> count.
+    ``profiles`` says which profile's Prometheus answers a ``where`` (seed's otherwise)."""
     counts: dict[str, int] = {}
 
     def all_there() -> bool:
         for where, expr, _needs in checks:
             if counts.get(where, 0) == 0:
-                counts[where] = len(stack.prometheus.query(expr))
+                server = stack.server((profiles or {}).get(where, "seed"))
+                counts[where] = len(server.query(expr))
         return all(counts.values())
 
     try:
@@ -226,7 +244,7 @@ def _judge(stack: Stack, checks: list[tuple[str, str, str]], counts: dict[str, i
     for where, expr, needs in checks:
         if counts[where]:
             continue
-        read = {_base(n) for n in model.names(expr)} & set(catalog.BY_NAME)
+        read = model.names(expr) | {_base(n) for n in model.names(expr)}
         if not needs or read & present:
             wrong.append("%s: %s (needs %r; families exported: %s)"
                          % (where, expr, needs, sorted(read & present)))
@@ -237,11 +255,17 @@ def _judge(stack: Stack, checks: list[tuple[str, str, str]], counts: dict[str, i
 
 def test_every_dashboard_query_returns_series(settled: Stack,
                                               record_property: Any) -> None:
-    values = settled.substitutions()
-    checks = [(where, model.substitute(expr, values), query.needs)
-              for where, query, expr in _dashboard_queries()]
+    queries = list(_dashboard_queries())
+    checks = [(where, model.substitute(expr, settled.substitutions(profile)), query.needs)
+              for where, profile, query, expr in queries]
     assert len({w for w, _e, _n in checks}) == len(checks) > 80
-    counts = _evaluate(settled, checks)
+    assert {profile for _w, profile, _q, _e in queries} == {"seed", "inovex"}
+    counts = _evaluate(settled, checks, {w: p for w, p, _q, _e in queries})
+    web = [s for samples in settled.main.samples().values() for s in samples
+           if s.labels.get("uuid") == settled.guests["web"].uuid]
+    print("series of the web guest (1 vCPU, 1 disk, 1 NIC, no balloon driver): %d"
+          % len(web))
+    record_property("web_guest_series", len(web))
     record_property("dashboard_queries", len(checks))
     record_property("dashboard_queries_empty", sum(1 for n in counts.values() if not n))
     for where, n in sorted(counts.items()):

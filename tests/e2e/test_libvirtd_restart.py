@@ -170,3 +170,45 @@ def test_a_hung_libvirtd_is_detected_by_keepalive(daemon: private_libvirtd.Priva
         assert "Traceback" not in log, log
         LOG.warning("hung libvirtd: libvirt_up 0 after %.2f s (keepalive 1 s x 2), "
                     "1 again %.2f s after SIGCONT", noticed, recovered)
+
+
+def test_libvirtd_killed_mid_collection(daemon: private_libvirtd.PrivateLibvirtd,
+                                        guest: E2EDomain, tmp_path: Path) -> None:
+    """SIGKILL while a collection is in flight: that scrape answers, libvirt_up 0, then back.
+
+    The enricher collects at scrape time; the daemon is stopped first so the
+    scrape's bulk call is surely waiting inside libvirtd when it is killed.
+    """
+    import concurrent.futures
+
+    workdir = tmp_path / "enricher"
+    config = events_config(workdir)
+    config["DEFAULT"] = {"interval": 0}
+    with launch_enricher(workdir, daemon.uri, config) as enricher:
+        pid = enricher.proc.pid
+        poll(lambda: _up(samples := enricher.samples()) == 1
+             and _state_labels(samples, guest), "libvirt_up 1 with the guest")
+        daemon.signal(signal.SIGSTOP)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            in_flight = pool.submit(enricher.samples, 60)
+            time.sleep(1.0)  # the scrape's collection is waiting for the stopped daemon
+            assert not in_flight.done(), "the scrape did not wait for libvirtd"
+            daemon.kill()
+            killed = time.monotonic()
+            samples = in_flight.result(timeout=30)
+        answered = time.monotonic() - killed
+        assert _up(samples) == 0
+        daemon.start()
+        samples = poll(lambda: s if _up(s := enricher.samples()) == 1
+                       and _state_labels(s, guest) else None,
+                       "libvirt_up 1 with the guest after the restart",
+                       details=enricher.log_tail)
+        series.assert_tenant_labels(_state_labels(samples, guest), guest, "after the kill")
+        errors = {s.labels["kind"]: s.value for s in samples["enricher_errors_total"]
+                  if s.labels["source"] == "libvirt"}
+        assert errors.get("disconnected", 0) >= 1, errors
+        assert enricher.proc.poll() is None and enricher.proc.pid == pid
+        log = enricher.log_text()
+        assert "Traceback" not in log, log
+        LOG.warning("libvirtd killed mid-collection: the scrape in flight answered "
+                    "libvirt_up 0 %.2f s after the kill", answered)

@@ -8,6 +8,7 @@ shut-off, the stale period and removal.
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import pathlib
 import time
@@ -71,6 +72,7 @@ def api(service_factory, node_file):
 def test_stats_history_live_one_domain_and_errors(api) -> None:
     svc = api(interval=0.2)
     port = svc.server.port
+    svc.sampler.latest()
     stats = wait_for(lambda: (s := get_json(port, "/api/v1.0/stats"))
                      and len(s[A_UUID]) >= 3 and s, what="three samples")
     uuids = {s.uuid for s in svc.sampler.snapshot.samples}
@@ -274,7 +276,9 @@ def test_api_on_the_metrics_port_when_the_port_is_the_same(api) -> None:
     svc = api(api__port=port, prometheus__port=port)
     assert svc.api.server is None and svc.server.port == port
     assert A_UUID in get_json(port, "/api/v1.0/stats?live=true")
-    assert get(port, "/")[1]["Content-Type"].startswith("text/html")
+    status, headers, page = get(port, "/")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert b'href="/metrics"' in page and b'href="/api/v1.0/stats"' in page
 
 
 def test_api_can_be_disabled(api) -> None:
@@ -332,3 +336,71 @@ def test_nova_tenancy_and_hostile_names_come_out_intact(service_factory, node_fi
     spec = get_json(port, "/api/v1.0/specs/" + UBUNTU)
     assert spec["tenancy"]["instance_name"] == HOSTILE
     assert get(port, "/api/v1.0/stats")[2].isascii()
+
+
+def test_history_every_second_between_full_collections(api) -> None:
+    svc = api(interval=30, api__history_interval=1)
+    port = svc.server.port
+    assert svc.api.light is not None
+    svc.sampler.latest()  # the first full collection
+    records = wait_for(lambda: len(r := get_json(port, "/api/v1.0/stats/" + A_UUID)) >= 3
+                       and r, what="three records a second apart")
+    gaps = [b["timestamp"] - a["timestamp"] for a, b in itertools.pairwise(records)]
+    assert all(0.5 < gap < 2.0 for gap in gaps), gaps
+    assert all(r["tenancy"]["project_name"] == "webteam" for r in records)
+    # The light collections fill the history only: one full collection so far,
+    # and no request collects.
+    sequence = svc.sampler.snapshot.sequence
+    for path in ("/api/v1.0/stats", "/api/v1.0/stats?live=true", "/api/v1.0/specs"):
+        get_json(port, path)
+    assert svc.sampler.snapshot.sequence == sequence <= 2
+    ring = svc.api.history.rings[A_UUID]
+    assert len({id(slow) for _fast, slow in ring.records}) <= sequence  # carried, shared
+
+
+def test_history_is_bounded_by_its_window(api) -> None:
+    svc = api(interval=0.2, api__history_seconds=1)
+    wait_for(lambda: svc.sampler.snapshot.sequence >= 12, what="12 collections")
+    records = get_json(svc.server.port, "/api/v1.0/stats/" + A_UUID)
+    assert 2 <= len(records) <= svc.api.history.capacity == 6
+    assert records[-1]["timestamp"] - records[0]["timestamp"] <= 1.0
+
+
+def test_api_port_in_use_fails_at_start_naming_the_option(node_file) -> None:
+    import socket
+
+    from oslo_config import cfg
+
+    from enricher.cmd.enricher import Service
+    from tests.functional.conftest import make_conf
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        conf = make_conf(fixtures.test_node_uri(node_file), api__port=taken.getsockname()[1])
+        with pytest.raises(cfg.Error, match=r"\[api\] host/port"):
+            Service(conf)
+
+
+def test_streams_cost_no_thread_and_are_never_evicted_for_idle_ones(api, streams) -> None:
+    import socket
+    import threading
+    svc = api(api__max_streams=4, prometheus__max_connections=8)
+    port = svc.server.port
+    before = threading.active_count()
+    streams += [Stream(port, "&suspended_events=true") for _ in range(4)]
+    wait_for(lambda: svc.api.events.subscribers == 4, what="4 subscriptions")
+    assert threading.active_count() == before  # asyncio tasks, not threads
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+    try:
+        wait_for(lambda: svc.server.stats.open == 8, what="8 connections")
+        # At the cap: a scrape makes room by closing an idle connection, never a stream.
+        assert "vm_up" in scrape_text(svc)
+        assert svc.server.stats.evicted >= 1 and svc.server.stats.streams == 4
+        svc.connection.get().lookupByUUIDString(A_UUID).suspend()
+        for stream in streams:
+            while (line := stream.line()) == b"\n":
+                pass
+            assert json.loads(line)["event"] == "suspended"
+    finally:
+        for sock in idle:
+            sock.close()

@@ -1,7 +1,8 @@
 """Every family a real scrape yields is in the metric catalog, with its type, labels, help.
 
 One enricher on the libvirt test driver with every extra_stats selector,
-domain events with a webhook, and the Nova fallback against the simulator.
+domain events with a webhook, the Nova fallback against the simulator, and a
+web config (headers only, so that the scrape stays plain HTTP).
 """
 
 from __future__ import annotations
@@ -107,12 +108,14 @@ def _scraped_families(text: str) -> dict[str, tuple[str, str, set[str], int]]:
 
 
 def test_a_full_scrape_matches_the_catalog(service_factory, node_file, nova_conf,
-                                           webhook_url, label_mismatches) -> None:
+                                           webhook_url, label_mismatches, tmp_path) -> None:
+    web = tmp_path / "web.yml"
+    web.write_text("http_server_config:\n  headers:\n    X-Frame-Options: deny\n")
     svc = service_factory(
         fixtures.test_node_uri(node_file), [nova_conf], extra_stats=list(selectors.NAMES),
         libvirt__read_only=False, events__enabled=True, events__stop_delay=0.0,
         events__webhook_url=webhook_url, prometheus__tenant_labels=TENANT_LABELS,
-        prometheus__device_info=True,
+        prometheus__device_info=True, prometheus__web_config_file=str(web),
         statsd__enabled=True, statsd__port=webhook_port(webhook_url), statsd__interval=1.0)
     dom = svc.connection.get().lookupByUUIDString(RUNNING)
     dom.suspend()
@@ -136,3 +139,4 @@ def test_a_full_scrape_matches_the_catalog(service_factory, node_file, nova_conf
     assert {catalog.get(name).source for name in scraped} == set(catalog.SOURCES)
     assert len(scraped) >= 35, sorted(scraped)
     assert {"enricher_statsd_datagrams_total", "enricher_statsd_lines_total"} <= set(scraped)
+    assert "enricher_http_tls_handshake_errors_total" in scraped

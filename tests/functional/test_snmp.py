@@ -282,3 +282,28 @@ def test_bad_snmp_options_fail_at_start_naming_the_option(node_file) -> None:
         Service(make_conf(uri, snmp__enabled=True, snmp__base_oid="1.3.six"))
     with pytest.raises(cfg.Error, match=r"\[snmp\] agentx_address"):
         Service(make_conf(uri, snmp__enabled=True, snmp__agentx_address="localhost"))
+
+
+def test_another_base_oid_serves_every_object_under_it(tmp_path, node_file) -> None:
+    base = "1.3.6.1.4.1.99999.17"
+    with snmp.snmpd_running(tmp_path) as snmpd:
+        svc = Service(make_conf(fixtures.test_node_uri(node_file), snmp__enabled=True,
+                                snmp__agentx_address=str(snmpd.socket), snmp__base_oid=base,
+                                interval=1))
+        svc.start()
+        try:
+            wait_for(lambda: svc.snmp.agent.registered.is_set(), timeout=10,
+                     what="the subagent registered")
+            wait_for(lambda: svc.sampler.snapshot.sequence > 0, what="a collection")
+            domains = mib.Layout(mib.parse_oid(base)).scalar(mib.HEALTH_SCALARS[3])
+            got = snmp.tool("snmpget", snmpd.port, ["-Oqv", ".".join(map(str, domains))],
+                            mib=False)
+            assert int(got) == len(svc.sampler.snapshot.samples) > 0
+            walked = snmp.walk_raw(snmpd.port, base)
+            assert walked and all(".".join(map(str, o)).startswith(base + ".")
+                                  for o in walked)
+            nothing = snmp.walk_raw(snmpd.port, BASE)  # nothing at the default
+            assert all(isinstance(v, str) and "No Such Object" in v
+                       for v in nothing.values()), nothing
+        finally:
+            svc.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from enricher.exporters.snmp import mib
+from enricher.exporters.snmp import mib, mibgen
 from tests import snmp, tools
 
 
@@ -35,3 +35,23 @@ def test_snmptranslate_loads_the_mib_with_every_object_at_its_oid() -> None:
         capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["." + ".".join(map(str, o)) for o in named.values()]
+
+
+def test_the_mib_rendered_for_another_base_oid_places_every_object_under_it(tmp_path
+                                                                           ) -> None:
+    base = "1.3.6.1.4.1.99999.17"
+    (tmp_path / "ENRICHER-MIB.txt").write_text(mibgen.render(base))
+    path = "%s:%s" % (snmp.mib_path().split(":")[0], tmp_path)
+    smilint = tools.find("smilint", "smitools")
+    lint = subprocess.run([smilint, "-l", "4", str(tmp_path / "ENRICHER-MIB.txt")],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "SMIPATH": path})
+    assert lint.stdout + lint.stderr == ""
+    translate = tools.find("snmptranslate", "snmp")
+    named = mib.Layout(mib.parse_oid(base)).named()
+    result = subprocess.run(
+        [translate, "-M", path, "-m", "ENRICHER-MIB", "-On",
+         *("ENRICHER-MIB::%s" % n for n in named)],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "MIBS": ""})
+    assert result.stdout.split() == ["." + ".".join(map(str, o)) for o in named.values()]
+    assert all(o.startswith(".1.3.6.1.4.1.99999.17.") for o in result.stdout.split())

@@ -129,3 +129,15 @@ def test_a_down_target_is_counted_logged_once_and_scrapes_go_on(
     assert refused and float(refused.group(1)) >= 2, body.decode()[-2000:]
     assert log.count("StatsD target 127.0.0.1:%d: datagrams not sent" % port) == 1, log
     assert "Traceback" not in log
+
+
+def test_with_the_sampler_s_interval_each_snapshot_is_sent_once(
+        service_factory, listener: socket.socket) -> None:
+    svc = service_factory("test://%s" % enricher_process.DEMO_NODE, interval=INTERVAL,
+                          statsd__enabled=True, statsd__port=listener.getsockname()[1])
+    assert svc.statsd is not None and svc.statsd.follow
+    received = receive(listener, 4.3 * INTERVAL)
+    collections = svc.sampler.snapshot.sequence
+    groups = sends(received)
+    assert abs(len(groups) - collections) <= 1, (len(groups), collections)
+    assert 3 <= len(groups) <= 6

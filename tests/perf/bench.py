@@ -1,4 +1,4 @@
-"""Benchmark command: ``python -m tests.perf.bench {real,testdriver,fleet} ...``.
+"""Benchmark command: ``python -m tests.perf.bench {real,testdriver,fleet,http,soak} ...``.
 
 real        the enricher vs Debian's prometheus-libvirt-exporter on the real
             libvirtd with N tiny idle guests: whole-host CPU, latency, size
@@ -8,6 +8,10 @@ fleet       the fleet model: series, bytes, samples/s and Nova requests/min
 http        /metrics latency under 1 and N concurrent scrapers, and SYN drops
 calls       libvirt calls per collection by naming profile (test driver)
 statsd      the CPU of one StatsD send at N domains, per tag format
+soak        N scrapers for minutes on 1000 domains: p50/p99, RSS and threads over time
+api         memory and render time of the REST API's history at N domains
+snmp        whole-host CPU with [snmp] on and a walk a minute, beside SNMP off
+fleet-prom  one real Prometheus scraping N test-driver enrichers with the shipped rules
 """
 
 from __future__ import annotations
@@ -18,7 +22,19 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from tests.perf import calls, fleet, http_load, options, real, statsd_cost, testdriver
+from tests.perf import (
+    api_memory,
+    calls,
+    fleet,
+    fleet_prom,
+    http_load,
+    options,
+    real,
+    snmp_cost,
+    soak,
+    statsd_cost,
+    testdriver,
+)
 
 
 def _interrupt(signum: int, _frame: object) -> None:
@@ -31,7 +47,9 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = top.add_subparsers(dest="mode", required=True)
     for name, module in (("real", real), ("testdriver", testdriver), ("fleet", fleet),
-                         ("http", http_load), ("calls", calls), ("statsd", statsd_cost)):
+                         ("http", http_load), ("calls", calls), ("statsd", statsd_cost),
+                         ("soak", soak), ("api", api_memory), ("snmp", snmp_cost),
+                         ("fleet-prom", fleet_prom)):
         mode = sub.add_parser(name, help=(module.__doc__ or "").splitlines()[0],
                               formatter_class=options.FORMATTER)
         options.add(mode, module.OPTIONS)

@@ -32,6 +32,7 @@ from tests.perf import (
     windows,
 )
 from tests.perf.windows import (
+    API_CONDITIONS,
     ENRICHER,
     ENRICHER_BASELINE,
     ENRICHER_INOVEX,
@@ -59,6 +60,8 @@ OPTIONS: options.Table = {
     "--stats-groups": (str, "the enricher's [libvirt] stats_groups (None: its default)"),
     "--slow-stats-groups": (str, "the enricher's [libvirt] slow_stats_groups (None: its "
                                  "default)"),
+    "--ab-api": (False, "also run the enricher with [api] enabled = false and with "
+                        "[api] history_interval = 1 (vAdvisor's 1 s history)"),
     "--ab-host-cpu": (False, "also run the enricher with [libvirt] cpu_time_from_cgroup and "
                              "vcpu_times_from_proc = false in every round (condition "
                              "enricher-libvirt-cpu)"),
@@ -109,7 +112,8 @@ def run_rounds(args: argparse.Namespace, bench: vms.BenchVMs, config: WindowConf
     conditions = (ENRICHER, *((ENRICHER_LIBVIRT_CPU,) if args.ab_host_cpu else ()),
                   *((ENRICHER_BASELINE,) if args.baseline_source else ()),
                   *((ENRICHER_INOVEX,) if args.ab_inovex else ()),
-                  *((ENRICHER_STATSD,) if args.ab_statsd else ()), GO)
+                  *((ENRICHER_STATSD,) if args.ab_statsd else ()),
+                  *(API_CONDITIONS if args.ab_api else ()), GO)
     plan = Plan(tuple(int(s) for s in args.scrapers.split(",")), conditions)
     ours = {s.uuid for s in bench.specs}
     done = []

@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
                 sender.send(packed.datagrams)
                 return packed.lines, len(packed.datagrams), sum(map(len, packed.datagrams))
 
-            what = "statsd %s%s" % (tag_format, "" if metrics else ", metrics = (all)")
+            what = "statsd-%s%s" % (tag_format, "" if metrics else "-all-families")
             costs.append(_timed(what, args.sends, send))
             sender.close()
 
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
             extra_metrics.extra_families(snaps[step % 2], TENANT_LABELS)))
         return body.count(b"\n"), 0, len(body)
 
-    costs.append(_timed("/metrics render (reference)", args.sends, render))
+    costs.append(_timed("metrics-render-reference", args.sends, render))
     rows = []
     for c in costs:
         p50 = report.percentile(c.cpu_ms, 50)

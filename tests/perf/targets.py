@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from tests.e2e.harness import procs
@@ -69,11 +69,14 @@ def source_version() -> str:
     return commit + ("+dirty" if git("status", "--porcelain", "--", "enricher") else "")
 
 
-def _wait_serving(target: Target, timeout: float) -> None:
+def _wait_serving(target: Target, timeout: float,
+                  probe: Callable[[], bool] | None = None) -> None:
     def answers() -> bool:
         if target.proc.poll() is not None:
             raise RuntimeError(f"{target.name} exited {target.proc.returncode} before "
                                f"serving\n{target.log_tail()}")
+        if probe is not None:
+            return probe()
         return procs.http_get(target.url, timeout=max(2.0, timeout / 4))[0] == 200
 
     procs.wait_until(answers, timeout, what=target.url, interval=0.1,
@@ -83,14 +86,16 @@ def _wait_serving(target: Target, timeout: float) -> None:
 @contextlib.contextmanager
 def run_process(name: str, argv: Sequence[str], url: str, log_path: Path,
                 timeout: float = 60.0, env: dict[str, str] | None = None,
-                cwd: Path = REPO_ROOT) -> Iterator[Target]:
-    """Start ``argv``, yield it once ``url`` answers 200, stop it (SIGTERM, then SIGKILL)."""
+                cwd: Path = REPO_ROOT, probe: Callable[[], bool] | None = None
+                ) -> Iterator[Target]:
+    """Start ``argv``, yield it once ``url`` answers 200 (or ``probe()`` is true),
+    stop it (SIGTERM, then SIGKILL)."""
     with log_path.open("ab") as log:
         proc = subprocess.Popen(list(argv), cwd=cwd, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     target = Target(name, proc, url, log_path)
     try:
-        _wait_serving(target, timeout)
+        _wait_serving(target, timeout, probe)
         yield target
     finally:
         procs.stop_process(proc)
@@ -99,9 +104,11 @@ def run_process(name: str, argv: Sequence[str], url: str, log_path: Path,
 @contextlib.contextmanager
 def enricher(workdir: Path, uri: str, interval: float,
              stats_groups: Sequence[str] | None = None, extra_conf: str = "",
-             timeout: float = 120.0, source: Path | None = None) -> Iterator[Target]:
+             timeout: float = 120.0, source: Path | None = None,
+             probe: Callable[[int], bool] | None = None) -> Iterator[Target]:
     """Run ``python -m enricher.cmd.enricher`` with a fresh config; yield once it serves
-    (``source``: run that checkout's enricher/ instead of this one's)."""
+    (``source``: run that checkout's enricher/ instead of this one's; ``probe(port)``:
+    how to tell, for a server plain HTTP cannot ask)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = procs.free_port()
     config = workdir / f"enricher-{port}.conf"
@@ -112,5 +119,6 @@ def enricher(workdir: Path, uri: str, interval: float,
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), env.get("PYTHONPATH", "")) if p)
     argv = [sys.executable, "-m", "enricher.cmd.enricher", "--config-file", str(config)]
     with run_process("enricher", argv, f"http://127.0.0.1:{port}/metrics",
-                     workdir / f"enricher-{port}.log", timeout, env, src) as target:
+                     workdir / f"enricher-{port}.log", timeout, env, src,
+                     None if probe is None else lambda: probe(port)) as target:
         yield target

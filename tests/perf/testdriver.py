@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import json
 import re
 import tempfile
 import time
@@ -39,6 +40,8 @@ OPTIONS: options.Table = {
     "--modes": ("interval,0", "which modes: 'interval' (background sampler), '0' (at "
                               "scrape)"),
     "--with-go": (False, "also scrape the Go exporter on the same node file"),
+    "--json": (Path, "write the arguments and each mode's result here (the RSS chart "
+                     "of doc/source/performance.rst reads such files)"),
 }
 
 
@@ -193,6 +196,10 @@ def run(args: argparse.Namespace) -> int:
             else:
                 results.append(run_mode(label, interval, uri, args, workdir, "", None))
         print(result_table(results, args.domains))
+        if args.json:
+            args.json.write_text(json.dumps({
+                "args": {k: str(v) for k, v in vars(args).items()},
+                "results": [dataclasses.asdict(r) for r in results]}, indent=1))
         if args.with_go:
             seen, p50 = go_domains(uri, workdir, min(args.scrapes, 5))
             print(f"# go exporter on the same node: {seen}/{args.domains} domains, "

@@ -22,10 +22,17 @@ ENRICHER_BASELINE = "enricher-baseline"  # another checkout's code (--baseline-s
 ENRICHER_INOVEX = "enricher-inovex"  # [prometheus] metric_names = inovex (--ab-inovex)
 # The enricher with [statsd] enabled, sending to a local sink (--ab-statsd).
 ENRICHER_STATSD = "enricher-statsd"
+# The enricher with [api] enabled = false (no vm_up, history or event history),
+# and with the 1 s history of vAdvisor ([api] history_interval = 1) (--ab-api).
+ENRICHER_API_OFF = "enricher-api-off"
+ENRICHER_HISTORY_1S = "enricher-history-1s"
+API_CONDITIONS = (ENRICHER_API_OFF, ENRICHER_HISTORY_1S)
 ENRICHERS = (ENRICHER, ENRICHER_LIBVIRT_CPU, ENRICHER_BASELINE, ENRICHER_INOVEX,
-             ENRICHER_STATSD)
+             ENRICHER_STATSD, *API_CONDITIONS)
 # Options of a condition beyond the shared ones (appended before the [libvirt] ones).
-CONDITION_OPTIONS = {ENRICHER_INOVEX: "[prometheus]\nmetric_names = inovex\n[libvirt]\n"}
+CONDITION_OPTIONS = {ENRICHER_INOVEX: "[prometheus]\nmetric_names = inovex\n[libvirt]\n",
+                     ENRICHER_API_OFF: "[api]\nenabled = false\n[libvirt]\n",
+                     ENRICHER_HISTORY_1S: "[api]\nhistory_interval = 1\n[libvirt]\n"}
 # Every process libvirt runs for the host: the monolithic daemon or the modular ones.
 DAEMONS = ("libvirtd", "virtqemud", "virtlogd", "virtproxyd")
 ROLES = ("exporter", "libvirtd", "qemu", "qemu_vcpu")
@@ -79,7 +86,8 @@ class Window:
 def launch(condition: str, config: WindowConfig) -> Iterator[targets.Target]:
     if condition in ENRICHERS:
         host = condition != ENRICHER_LIBVIRT_CPU
-        options = f"cpu_time_from_cgroup = {host}\nvcpu_times_from_proc = {host}\n"
+        # The group header again: the extra text may end in any group (or none).
+        options = f"[libvirt]\ncpu_time_from_cgroup = {host}\nvcpu_times_from_proc = {host}\n"
         source = config.baseline_source if condition == ENRICHER_BASELINE else None
         extra = config.enricher_extra + CONDITION_OPTIONS.get(condition, "")
         if condition == ENRICHER_STATSD:

@@ -157,3 +157,44 @@ def test_query_table_lists_every_panel_query() -> None:
     for data in MODELS.values():
         for title, ref, expr in model.panel_queries(data):
             assert "   * - %s (%s)\n     - ``%s``\n" % (title, ref, expr) in table
+
+
+def test_setup_installs_the_dashboards_and_rules() -> None:
+    """pbr's data_files (``dir/*`` installs a directory) cover every shipped file."""
+    import configparser
+    import glob
+
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    lines = [line.strip() for line in setup["files"]["data_files"].splitlines()]
+    sources = {word for line in lines for word in line.split("=")[-1].split()}
+    installed = {pathlib.Path(p) for pattern in sources for p in glob.glob(str(ROOT / pattern))}
+    for path in [*DASHBOARD_DIR.glob("*.json"), RECORDING, RECORDING.with_name(
+            "alerting-rules.yml"), *(ROOT / "etc" / "grafana" / "provisioning").glob("*")]:
+        assert {path, *path.parents} & installed, path
+
+
+def test_profile_variants_read_only_what_the_profile_exports() -> None:
+    """The inovex drill-down reads inovex names (or untouched self/event families)."""
+    from enricher.exporters import profiles
+
+    for name, (dashboard, served) in grafana.variants().items():
+        for profile_name in served:
+            profile = profiles.get(profile_name)
+            if profile.families is None:
+                continue
+            exported = {entry.name for entry in profile.families}
+            untouched = {f.name for f in catalog.FAMILIES
+                         if f.source in (catalog.SELF, catalog.EVENTS, catalog.NOVA)}
+            read = model.all_names([dashboard]) - _recording_rules()
+            assert {_base(n) for n in read} - exported - untouched - {"libvirt_up"} == set(), \
+                (name, profile_name)
+    inovex = grafana.variants()["enricher-instance-inovex.json"][0]
+    assert all("uuid=" not in q.expr for p in inovex.panels() for q in p.queries)
+
+
+def _base(name: str) -> str:
+    for suffix in ("_sum", "_count"):
+        if name.endswith(suffix) and name[: -len(suffix)] in catalog.BY_NAME:
+            return name[: -len(suffix)]
+    return name

@@ -189,3 +189,32 @@ def test_deadline_caller_raises_the_calls_own_error_and_runs_inline_without_time
         caller.call(lambda: 1 / 0)
     inline = DeadlineCaller(0)
     assert inline.call(threading.current_thread) is threading.current_thread()
+
+
+def test_a_control_info_that_hangs_marks_its_domain_and_is_not_asked_again(
+        conn: _Conn) -> None:
+    """virDomainGetControlInfo on the stuck domain may wait too: then that domain
+    is the stuck one, and it is not asked again while its call is left behind."""
+    asked = []
+
+    def hanging_control_info() -> list[int]:
+        asked.append(1)
+        conn.release.wait()
+        return [libvirt.VIR_DOMAIN_CONTROL_OK, 0, 0]
+
+    conn.doms[1].controlInfo = hanging_control_info
+    reader = StatsReader(["state", "cpu", "block"], timeout=TIMEOUT)
+    first = reader.collect(conn)
+    assert first.timed_out == {"stuck"}
+    assert first.call_timeouts == 2  # the bulk call, then the check
+    for _ in range(3):
+        started = time.monotonic()
+        later = reader.collect(conn)
+        assert time.monotonic() - started < TIMEOUT
+        assert later.timed_out == {"stuck"} and later.call_timeouts == 0
+    assert len(asked) == 1
+    conn.release.set()
+    deadline = time.monotonic() + 5
+    while reader._caller.pending and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert reader.collect(conn).timed_out == frozenset()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import pathlib
 import socket
+import time
 from collections.abc import Iterator
 from types import MappingProxyType
 
@@ -109,3 +110,26 @@ def test_lines_over_the_limit_are_counted_once_per_line(
     exporter.send_once()
     assert errors.get("statsd", "line_too_long") == 2
     assert caplog.text.count("longer than [statsd] max_datagram_bytes") == 1
+
+
+def test_following_the_sampler_sends_each_new_snapshot_once(listener: socket.socket) -> None:
+    exporter = StatsdExporter(lambda: EMPTY, Formatter(Layout()),
+                              UdpSender("127.0.0.1", listener.getsockname()[1]),
+                              ErrorCounts(), 1.0, 1432)
+    exporter.follow = True
+    exporter.start()
+    try:
+        assert listener.recv(100) == b"enricher.libvirt_up:1|g"  # at start
+        first = time.monotonic()
+        listener.settimeout(0.7)
+        with pytest.raises(TimeoutError):
+            listener.recv(100)  # no snapshot, no clock of its own
+        exporter.wake()
+        listener.settimeout(0.4)
+        assert listener.recv(100) == b"enricher.libvirt_up:1|g"
+        assert time.monotonic() - first < 1.3
+        listener.settimeout(0.9)
+        with pytest.raises(TimeoutError):
+            listener.recv(100)
+    finally:
+        exporter.stop()

@@ -8,30 +8,71 @@ queries the docs include; tests check that the committed files agree.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
+from enricher.exporters import profiles
 from enricher.exporters.grafana import model
 from enricher.exporters.grafana.dashboards import DASHBOARDS
+from enricher.exporters.profiles.model import Mapped
 
-# Naming profile -> family name mapping; dashboards say which profiles they are offered for.
-PROFILES: Mapping[str, Callable[[str], str]] = {"seed": model.identity}
-DEFAULT_PROFILE = "seed"
+DEFAULT_PROFILE = profiles.DEFAULT
+# Families a profile derives under another name (not a plain Mapped entry).
+_DERIVED = {"inovex": {"libvirt_domain_block_info": "libvirt_domain_block_stats_info",
+                       "libvirt_domain_interface_info": "libvirt_domain_interface_stats_info",
+                       "libvirt_domain_timed_out": "libvirt_domain_timed_out"}}
+
+
+def _translation(name: str) -> model.Translation:
+    """The PromQL view of naming profile ``name``: its Mapped names, its label renames,
+    and ``uuid`` as ``domain`` where the profile has no uuid label."""
+    profile = profiles.get(name)
+    if profile.families is None:
+        return model.SEED
+    mapped: dict[str, str] = dict(_DERIVED.get(name, {}))
+    for entry in profile.families:
+        if isinstance(entry, Mapped):
+            mapped.setdefault(entry.key, entry.name)
+    labels = dict(profile.label_renames)
+    for entry in profile.families:
+        if isinstance(entry, Mapped) and entry.key == "libvirt_domain_info_state":
+            labels.update(entry.labels)
+    if "uuid" not in profile.domain_labels:
+        labels["uuid"] = "domain"
+    return model.Translation(mapped.get, labels)
+
+
+# Naming profile -> its translation; dashboards say which profiles they are offered for.
+PROFILES: Mapping[str, model.Translation] = {name: _translation(name)
+                                             for name in ("seed", "inovex")}
 
 
 def file_name(dashboard: model.Dashboard, profile: str) -> str:
-    suffix = "" if profile == DEFAULT_PROFILE else "-" + profile
+    suffix = "" if profile == DEFAULT_PROFILE or dashboard.profile_independent \
+        else "-" + profile
     return "%s%s.json" % (dashboard.uid, suffix)
+
+
+def variants() -> dict[str, tuple[model.Dashboard, tuple[str, ...]]]:
+    """File name -> (the dashboard in that file's profile, the profiles it serves)."""
+    out: dict[str, tuple[model.Dashboard, tuple[str, ...]]] = {}
+    for dashboard in DASHBOARDS:
+        for profile in dashboard.profiles:
+            name = file_name(dashboard, profile)
+            if name in out:
+                out[name] = (out[name][0], out[name][1] + (profile,))
+            else:
+                out[name] = (model.translate(dashboard, PROFILES[profile]), (profile,))
+    return out
 
 
 def rendered() -> dict[str, dict[str, object]]:
     """File name -> JSON model of every dashboard in every profile it supports."""
     out = {}
-    for dashboard in DASHBOARDS:
-        for profile in dashboard.profiles:
-            suffix = "" if profile == DEFAULT_PROFILE else "-" + profile
-            out[file_name(dashboard, profile)] = model.render(dashboard, PROFILES[profile],
-                                                              suffix)
+    for name, (dashboard, served) in variants().items():
+        suffix = "" if served[0] == DEFAULT_PROFILE or dashboard.profile_independent \
+            else "-" + served[0]
+        out[name] = model.render(dashboard, suffix=suffix)
     return out
 
 

@@ -2,7 +2,11 @@
 
 Queries use the seed profile's names and the default tenant labels
 (``project_name`` on every per-VM series); ``uuid`` (always exported) picks
-one instance. ``$__rate_interval`` and ``$__range`` are Grafana's.
+one instance. ``$__rate_interval`` and ``$__range`` are Grafana's. The
+instance drill-down is also generated for the inovex profile (its names,
+``domain`` for ``uuid``); events and exporter health read families no profile
+renames, so one file serves both; the overview reads the seed-named
+recording rules.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ BALLOON = "the guest's virtio balloon driver (memory statistics)"
 PERF = "perf events enabled on the domain (<perf> in its XML) and a host that counts them"
 RDT = "Intel RDT (resctrl) on the host and cmt/mbm perf events enabled"
 ERRORS = "an error counted since the enricher started"
+DEVICE_INFO = "[prometheus] device_info = true (seed profile)"
 
 PROJECT = Variable("project", "Project",
                    "label_values(libvirt_domain_openstack_info, project_name)")
@@ -96,6 +101,7 @@ OVERVIEW = Dashboard(
 )
 
 INSTANCE_DASHBOARD = Dashboard(
+    profiles=("seed", "inovex"),
     uid="enricher-instance",
     title="Enricher / Instance",
     description="Every core metric of one instance: CPU, vCPUs, memory, disks, network "
@@ -105,9 +111,17 @@ INSTANCE_DASHBOARD = Dashboard(
         Row("Instance", (
             Panel("Tenancy, flavor, image, ports and fixed IPs", (_q(
                 'libvirt_domain_openstack_info{%s}' % I),), "short", "table", 16),
-            Panel("State", (_q('libvirt_domain_info_state{%s}' % I, "{{state}}"),),
+            Panel("State", (_q('libvirt_domain_info_state{%s}' % I, "{{state}}"),
+                            _q('libvirt_domain_timed_out{%s}' % I, "timed out")),
                   "short", "stat", 8, "virDomainState code: 1 running, 3 paused, "
-                  "5 shut off, 6 crashed."),
+                  "5 shut off, 6 crashed; timed out 1 while QEMU does not answer."),
+        )),
+        Row("Devices", (
+            Panel("Disks: source, bus and serial (Cinder volume id)", (_q(
+                'libvirt_domain_block_info{%s}' % I, needs=DEVICE_INFO),), "short", "table"),
+            Panel("Interfaces: MAC, bridge and Neutron port id", (_q(
+                'libvirt_domain_interface_info{%s}' % I, needs=DEVICE_INFO),),
+                "short", "table"),
         )),
         Row("CPU", (
             Panel("CPU time (host CPUs busy)", (
@@ -218,6 +232,8 @@ EVENTS_IN_RANGE = ("(libvirt_domain_events_total{%s, %s} - "
                    "or libvirt_domain_events_total{%s, %s}") % ((P, FAILURES) * 3)
 
 EVENTS = Dashboard(
+    profiles=("seed", "inovex"),
+    profile_independent=True,
     uid="enricher-events",
     title="Enricher / Events per project",
     description="Crashes, watchdog firings, disk I/O errors and reboots per project, from "
@@ -250,6 +266,8 @@ EVENTS = Dashboard(
 )
 
 HEALTH = Dashboard(
+    profiles=("seed", "inovex"),
+    profile_independent=True,
     uid="enricher-health",
     title="Enricher / Exporter health",
     description="Per compute node: scrapes, libvirt, collection time, skipped domains, "

@@ -72,6 +72,9 @@ class Dashboard:
     variables: tuple[Variable, ...]
     rows: tuple[Row, ...]
     profiles: tuple[str, ...] = ("seed",)  # naming profiles it is offered for
+    # Reads only families every profile leaves alone (self, events, Nova): one
+    # file serves all its profiles.
+    profile_independent: bool = False
 
     def panels(self) -> Iterator[Panel]:
         for row in self.rows:
@@ -80,6 +83,53 @@ class Dashboard:
 
 def identity(name: str) -> str:
     return name
+
+
+@dataclasses.dataclass(frozen=True)
+class Translation:
+    """A naming profile as PromQL sees it: family names and per-VM label names."""
+
+    names: Callable[[str], str | None]  # None: the profile does not export the family
+    labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def expr(self, expr: str) -> str | None:
+        """``expr`` in the profile's names, or None if it reads a family it lacks."""
+        if any(self.names(name) is None for name in names(expr)):
+            return None
+        out = rename_expr(expr, lambda name: self.names(name) or name)
+        return self.label_names(out)
+
+    def label_names(self, text: str) -> str:
+        for old, new in self.labels.items():
+            text = re.sub(r"(?<![\w.])%s(?!\w)" % old, new, text)
+        return text
+
+
+SEED = Translation(lambda name: name)
+
+
+def translate(dashboard: Dashboard, translation: Translation) -> Dashboard:
+    """``dashboard`` in another profile: queries renamed, those it cannot answer dropped
+    (and panels left without a query)."""
+    if translation is SEED or dashboard.profile_independent:
+        return dashboard
+    rows = []
+    for row in dashboard.rows:
+        panels = []
+        for panel in row.panels:
+            queries = []
+            for query in panel.queries:
+                expr = translation.expr(query.expr)
+                if expr is not None:
+                    queries.append(dataclasses.replace(
+                        query, expr=expr, legend=translation.label_names(query.legend)))
+            if queries:
+                panels.append(dataclasses.replace(panel, queries=tuple(queries)))
+        if panels:
+            rows.append(Row(row.title, tuple(panels)))
+    variables = tuple(dataclasses.replace(v, query=translation.expr(v.query) or v.query)
+                      for v in dashboard.variables)
+    return dataclasses.replace(dashboard, rows=tuple(rows), variables=variables)
 
 
 def rename_expr(expr: str, rename: Callable[[str], str]) -> str:

@@ -47,7 +47,7 @@ FAMILIES = (
 
 PROFILE = Profile(
     name="vadvisor",
-    description="kubevirt/vAdvisor's vm_* families (cAdvisor custom metrics).",
+    description="kubevirt/vAdvisor's ``vm_*`` families (cAdvisor custom metrics).",
     families=FAMILIES,
     domain_labels=("uuid",),
     label_renames=MappingProxyType({"vcpu": "cpu"}),

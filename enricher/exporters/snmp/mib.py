@@ -26,8 +26,6 @@ MODULE = "ENRICHER-MIB"
 # RFC 5612 reserves enterprise number 32473 for examples and documentation.
 EXAMPLE_PEN = 32473
 DEFAULT_BASE_OID = "1.3.6.1.4.1.%d.1" % EXAMPLE_PEN
-# The MODULE-IDENTITY's value in the shipped MIB file: { enterprises 32473 1 }.
-MODULE_PARENT = ("enterprises", (EXAMPLE_PEN, 1))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -354,6 +352,7 @@ _PER_HOST_CPU = "one series per host CPU: Prometheus only"
 NOT_SERVED = {  # keyed like Column.source, so no name stands alone here
     "family:libvirt_domain_openstack_info": "its fields are the enrVmTable's columns",
     "family:libvirt_domain_info_maximum_vcpus": "Prometheus only",
+    "family:libvirt_domain_timed_out": "Prometheus only",
     "family:libvirt_domain_memory_usage_bytes": "the same value as enrVmBalloonCurrent",
     "family:libvirt_domain_cpu_user_seconds_total": "Prometheus only",
     "family:libvirt_domain_cpu_system_seconds_total": "Prometheus only",

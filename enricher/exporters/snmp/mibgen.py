@@ -1,7 +1,9 @@
 """Render ENRICHER-MIB (SMIv2) from the layout in :mod:`enricher.exporters.snmp.mib`.
 
 ``python -m enricher.exporters.snmp.mibgen > etc/enricher/mibs/ENRICHER-MIB.txt``
-rewrites the shipped file; a unit test fails when the two differ.
+rewrites the shipped file; a unit test fails when the two differ. With
+``--base-oid 1.3.6.1.4.1.<PEN>.<n>`` it renders the module for another
+``[snmp] base_oid`` (under enterprises).
 """
 
 from __future__ import annotations
@@ -116,9 +118,20 @@ _OPTIONAL = {"enrVcpuGroup": "Only when libvirt's vcpu stats group is collected.
              "enrExtraGroup": "Only with [DEFAULT] extra_stats."}
 
 
-def render() -> str:
-    """The whole MIB module."""
-    parent, subids = mib.MODULE_PARENT
+ENTERPRISES = (1, 3, 6, 1, 4, 1)
+
+
+def module_parent(base_oid: str) -> tuple[str, tuple[int, ...]]:
+    """The MODULE-IDENTITY value of ``base_oid``: ("enterprises", (PEN, ...))."""
+    oid = mib.parse_oid(base_oid)
+    if oid[:6] != ENTERPRISES or len(oid) < 7:
+        raise ValueError("the base OID must be under enterprises (1.3.6.1.4.1.<PEN>...)")
+    return "enterprises", oid[6:]
+
+
+def render(base_oid: str = mib.DEFAULT_BASE_OID) -> str:
+    """The whole MIB module, its identity at ``base_oid``."""
+    parent, subids = module_parent(base_oid)
     lines = [
         "%s DEFINITIONS ::= BEGIN" % mib.MODULE,
         "",
@@ -209,5 +222,19 @@ def render() -> str:
     return "\n".join(lines)
 
 
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base-oid", default=mib.DEFAULT_BASE_OID,
+                        help="the [snmp] base_oid to render the module for")
+    args = parser.parse_args(argv)
+    try:
+        print(render(args.base_oid), end="")
+    except ValueError as exc:
+        parser.error(str(exc))
+    return 0
+
+
 if __name__ == "__main__":
-    print(render(), end="")
+    raise SystemExit(main())

@@ -16,8 +16,9 @@ LOG = logging.getLogger(__name__)
 _BY_NAME = {n.name: n for n in mib.NOTIFICATIONS_}
 _VM_COLUMNS = {c.name: c for c in mib.VM_TABLE.columns}
 _EVENT_COLUMNS = {c.name: c for c in mib.EVENT_COLUMNS}
-# Stop details that mean the domain crashed rather than was stopped.
-_CRASH_STOPS = frozenset({"crashed", "failed"})
+# A stop because the hypervisor failed; a guest crash sends "crashed" first
+# (its stop, detail crashed, follows and is not sent again).
+_CRASH_STOPS = frozenset({"failed"})
 
 
 def notification_of(event: DomainEvent) -> mib.Notification | None:

@@ -60,6 +60,10 @@ class StatsdExporter:
         self._failing: str | None = None
         self._warned_long = False
         self._stop = threading.Event()
+        self._new_snapshot = threading.Event()
+        # Send once per new snapshot (``wake()``) rather than on a clock of our own:
+        # when the interval is the sampler's, each snapshot is sent exactly once.
+        self.follow = False
         self._thread: threading.Thread | None = None
 
     def send_once(self) -> packing.Packed:
@@ -103,15 +107,35 @@ class StatsdExporter:
             self._thread = health.supervised(THREAD, self._run, self._stop,
                                              self._errors.threads)
 
+    def wake(self) -> None:
+        """A new snapshot is out: send it soon (see ``follow``)."""
+        self._new_snapshot.set()
+
     def _run(self) -> None:
         due = time.monotonic()
         while not self._stop.is_set():
+            self._new_snapshot.clear()
+            started = time.monotonic()
             self.send_once()
+            if self.follow:
+                self._wait_for_snapshot(started)
+                continue
             due += self.interval
             now = time.monotonic()
             if due < now:  # a send took longer than the interval: skip, don't pile up
                 due = now + self.interval
             self._stop.wait(due - now)
+
+    def _wait_for_snapshot(self, started: float) -> None:
+        """Until the next snapshot (not sooner than half an interval after the last
+        send, not later than one and a half intervals), or the stop."""
+        self._stop.wait(max(0.0, started + self.interval / 2 - time.monotonic()))
+        latest = started + self.interval * 1.5
+        while not self._stop.is_set() and not self._new_snapshot.is_set():
+            remaining = latest - time.monotonic()
+            if remaining <= 0:
+                return
+            self._new_snapshot.wait(min(remaining, 0.5))
 
     def stop(self) -> None:
         self._stop.set()

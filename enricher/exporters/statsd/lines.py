@@ -51,11 +51,15 @@ class Layout:
         return self.tenant_labels
 
 
-def sent_families(snapshot: Snapshot, fields: Sequence[str]) -> Iterator[Metric]:
-    """The families of ``snapshot`` that StatsD gets, labelled with ``fields``."""
-    for metric in itertools.chain(prometheus.domain_families(snapshot, fields),
+def sent_families(snapshot: Snapshot, fields: Sequence[str],
+                  metrics: Sequence[str] = ()) -> Iterator[Metric]:
+    """The families of ``snapshot`` that StatsD gets (those of ``metrics`` if any),
+    labelled with ``fields``."""
+    only = frozenset(metrics) if metrics else None
+    for metric in itertools.chain(prometheus.domain_families(snapshot, fields, only),
                                   extra_metrics.extra_families(snapshot, fields)):
-        if selection.sendable(catalog.get(_catalog_name(metric))):
+        name = _catalog_name(metric)
+        if selection.sendable(catalog.get(name)) and (only is None or name in only):
             yield metric
 
 
@@ -81,7 +85,6 @@ class Formatter:
             self._base_keys = layout.name_labels
         else:
             self._base_keys = (*catalog.DOMAIN_LABELS, *layout.tenant_labels)
-        self._metrics = frozenset(layout.metrics)
 
     def lines(self, snapshot: Snapshot) -> list[str]:
         """Every line of one send. A negative gauge is two lines in one item
@@ -89,11 +92,9 @@ class Formatter:
         out: list[str] = []
         totals: dict[Key, float] = {}
         delta = self.layout.counters == DELTA
-        bases: dict[tuple[str, ...], str] = {}  # a domain's escaped labels, once per send
-        for metric in sent_families(snapshot, self.layout.label_fields()):
+        bases: dict[str, str] = {}  # uuid -> the domain's escaped labels, once per send
+        for metric in sent_families(snapshot, self.layout.label_fields(), self.layout.metrics):
             name = _catalog_name(metric)
-            if self._metrics and name not in self._metrics:
-                continue
             counter = metric.type == "counter"
             own = tuple(label for label in catalog.get(name).labels
                         if label not in _VALUE_LABELS)
@@ -121,14 +122,15 @@ class Formatter:
         return out
 
     def _parts(self, name: str, labels: Mapping[str, str], own: Sequence[str],
-               bases: dict[tuple[str, ...], str]) -> tuple[str, str]:
+               bases: dict[str, str]) -> tuple[str, str]:
         """What comes before the value (up to the ``:``) and after the type."""
         base = ""
-        if labels:
-            values = tuple(labels.get(k, "") for k in self._base_keys)
-            base = bases.get(values)  # type: ignore[assignment]
+        if labels:  # one domain, one tenancy per snapshot: its part is built once
+            uuid = labels["uuid"]
+            base = bases.get(uuid)  # type: ignore[assignment]
             if base is None:
-                base = bases[values] = self._base(values)
+                base = bases[uuid] = self._base(tuple(labels.get(k, "")
+                                                      for k in self._base_keys))
         tag_format = self.layout.tag_format
         if tag_format == NONE:
             path = [base, name] if base else [name]
