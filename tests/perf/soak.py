@@ -215,6 +215,9 @@ def run(args: argparse.Namespace) -> int:
             result = soak(host, port, target.pid, args.scrapers, args.seconds, args.sample,
                           warmup, args.streams)
     print(result.table(args.domains, args.scrapers))
+    step = max(1, len(result.rss) // 12)
+    print("RSS over the window (s: MiB): " + ", ".join(
+        "%.0f: %.1f" % (at, kib / 1024) for at, kib in result.rss[::step]))
     problems = []
     if result.failures:
         problems.append(f"{result.failures} scrapes failed")
