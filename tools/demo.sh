@@ -17,7 +17,7 @@ PORT=${ENRICHER_DEMO_PORT:-9616}
 
 if [[ ${1:-} == --guests ]]; then
     tools/bootstrap.sh >/dev/null
-    exec .venv/bin/python tools/demo_guests.py "$@"
+    exec .venv/bin/python -u tools/demo_guests.py "$@"  # -u: each line as it is printed
 fi
 
 if [[ -n ${ENRICHER_BIN:-} ]]; then

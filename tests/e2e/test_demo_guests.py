@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -33,6 +35,12 @@ def leftovers() -> list[str]:
     return found
 
 
+def _read_lines(stream, lines: queue.Queue) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
+
+
 def test_demo_prints_per_project_figures_and_cleans_up() -> None:
     before = leftovers()
     proc = subprocess.Popen([str(REPO / "tools" / "demo.sh"), "--guests", "3"],
@@ -40,11 +48,21 @@ def test_demo_prints_per_project_figures_and_cleans_up() -> None:
                             cwd=REPO, env=dict(os.environ))
     assert proc.stdout is not None
     output: list[str] = []
+    lines: queue.Queue[str | None] = queue.Queue()
+    # Read in a thread, so a demo that prints nothing cannot hold the test past TIMEOUT.
+    reader = threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True)
+    reader.start()
     deadline = time.monotonic() + TIMEOUT
     try:
-        for line in proc.stdout:
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                line = lines.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if line is None:
+                break
             output.append(line)
-            if "Ctrl-C to stop" in line or time.monotonic() > deadline:
+            if "Ctrl-C to stop" in line:
                 break
         text = "".join(output)
         rows = {m.group(1): [float(v) for v in m.groups()[1:]] for m in ROW.finditer(text)}
@@ -54,6 +72,10 @@ def test_demo_prints_per_project_figures_and_cleans_up() -> None:
         assert "3 KVM guests" in text or "3 TCG" in text, text
     finally:
         proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=120)
-    assert proc.returncode in (0, 128 + signal.SIGINT), "".join(output) + rest
+        proc.wait(timeout=120)
+        reader.join(timeout=10)
+    rest = []
+    while not lines.empty():
+        rest.append(lines.get() or "")
+    assert proc.returncode in (0, 128 + signal.SIGINT), "".join(output + rest)
     assert [x for x in leftovers() if x not in before] == []
