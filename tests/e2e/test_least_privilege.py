@@ -13,12 +13,14 @@ read degraded with a log line, never a crash.
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import logging
 import os
 import pwd
 import secrets
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -60,6 +62,23 @@ def ensure_user() -> tuple[int, int]:
     members = [g.gr_name for g in grp.getgrall() if USER in g.gr_mem]
     assert members == [GROUP], "%s must be in %s only, is in %s" % (USER, GROUP, members)
     return entry.pw_uid, entry.pw_gid
+
+
+@contextlib.contextmanager
+def traversable(path: Path) -> Iterator[None]:
+    """Let others search every directory above ``path`` for the test's duration
+    (tox makes ``.tox`` 0700, which would hide the venv from the user)."""
+    changed = []
+    for directory in reversed(path.resolve().parents):
+        mode = directory.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            directory.chmod(mode | stat.S_IXOTH)
+            changed.append((directory, mode))
+    try:
+        yield
+    finally:
+        for directory, mode in changed:
+            directory.chmod(stat.S_IMODE(mode))
 
 
 def as_user(argv: list[str]) -> list[str]:
@@ -135,6 +154,8 @@ def test_read_only_socket_as_an_unprivileged_user(daemon: private_libvirtd.Priva
     log_path = workdir / "enricher.log"
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT),
            "PYTHONDONTWRITEBYTECODE": "1"}
+    reachable = traversable(Path(sys.prefix) / "pyvenv.cfg")
+    reachable.__enter__()  # until the process has stopped
     with log_path.open("wb") as log:
         proc = subprocess.Popen(as_user([sys.executable, "-m", "enricher.cmd.enricher",
                                          "--config-file", str(config)]),
@@ -157,6 +178,7 @@ def test_read_only_socket_as_an_unprivileged_user(daemon: private_libvirtd.Priva
         log_text = log_path.read_text()
     finally:
         procs.stop_process(proc)
+        reachable.__exit__(None, None, None)
         shutil.rmtree(workdir, ignore_errors=True)
 
     per_vm = sorted(name for name, rows in samples.items()

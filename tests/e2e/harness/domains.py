@@ -334,10 +334,20 @@ def cleanup_leftovers(conn: libvirt.virConnect, prefix: str = NAME_PREFIX) -> li
         removed.append(dom.name())
     in_use = {tap for dom in conn.listAllDomains(0) for tap in _taps(dom)}
     for tap in Path("/sys/class/net").iterdir():
-        if TAP_RE.match(tap.name) and tap.name not in in_use:
+        # A tap with carrier is held open by a QEMU, perhaps one of another libvirtd
+        # (``conn`` may be a private daemon's): never ours to delete.
+        if TAP_RE.match(tap.name) and tap.name not in in_use and not _attached(tap):
             delete_tap(tap.name)
             removed.append(tap.name)
     return removed
+
+
+def _attached(tap: Path) -> bool:
+    """True if a process has the tap open (the kernel then reports carrier)."""
+    try:
+        return (tap / "carrier").read_text().strip() == "1"
+    except OSError:  # EINVAL while the device is down
+        return False
 
 
 def remove_spec(conn: libvirt.virConnect, spec: E2EDomain) -> None:
