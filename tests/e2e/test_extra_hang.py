@@ -11,7 +11,6 @@ thing that can hang is the extra call, bounded by ``extra_stats_timeout``.
 from __future__ import annotations
 
 import logging
-import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -40,12 +39,7 @@ SLACK = 2.0
 def pair(libvirt_host: Any, libvirt_conn: libvirt.virConnect
          ) -> Iterator[dict[str, E2EDomain]]:
     """A healthy guest and a victim, both halted in their boot sector."""
-    for leftover in domains.cleanup_leftovers(libvirt_conn, NAME_PREFIX):
-        LOG.warning("removed leftover %s", leftover)
-    run_id = secrets.token_hex(3)
-    workdir = domains.make_workdir(run_id, NAME_PREFIX)
-    made = {key: domains.make_spec(run_id, key, "1.1", workdir, prefix=NAME_PREFIX, nic=False)
-            for key in ("ok", "victim")}
+    workdir, made = domains.fresh_specs(libvirt_conn, NAME_PREFIX, ("ok", "victim"))
     try:
         for spec in made.values():
             domains.boot_code(libvirt_conn, spec, libvirt_host.domain_type, bootsector.HALT)
