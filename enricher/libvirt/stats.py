@@ -55,9 +55,18 @@ GROUP_PREFIXES = {
 # virDomainControlState: the monitor is busy with a command, or broken.
 _CONTROL_OCCUPIED = getattr(libvirt, "VIR_DOMAIN_CONTROL_OCCUPIED", 2)
 _CONTROL_ERROR = getattr(libvirt, "VIR_DOMAIN_CONTROL_ERROR", 3)
+# virDomainState values in which QEMU has a monitor that answers: running,
+# blocked, paused, pmsuspended (a paused QEMU still answers its monitor).
+_MONITORED_STATES = frozenset({1, 2, 3, 7})
 
 # Prefixes of the per-device groups: "<prefix>.<index>.<field>".
 _INDEXED = ("vcpu", "block", "net")
+
+
+def _has_block_figures(raw: Mapping[str, Any]) -> bool:
+    """True if any disk of the record has QEMU's read counter (a monitor figure)."""
+    count = raw.get("block.count", 1)
+    return any(f"block.{i}.rd.bytes" in raw for i in range(max(1, count)))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -178,6 +187,9 @@ class StatsReader:
     figures. While a call is left behind, the running domains' monitors are
     checked (``virDomainGetControlInfo``, no QEMU involved) and those busy
     with one command for at least half the deadline are ``timed_out``.
+    Another client (Nova, a second exporter) may be the one stuck on a QEMU:
+    then no call of ours is left behind, but NOWAIT returns that running
+    domain without its monitor figures, and just those domains are checked.
     """
 
     def __init__(self, groups: Iterable[str] = DEFAULT_GROUPS, nowait: bool = True,
@@ -208,6 +220,9 @@ class StatsReader:
         self._carried: dict[str, tuple[int, dict[str, Any]]] = {}
         self._vcpu_carried: dict[str, tuple[int, dict[str, Any]]] = {}
         self._count = 0
+        self._asked = 0  # the groups of the last bulk call that answered
+        # Running domains by UUID: (libvirt id, ever had block, balloon monitor figures).
+        self._monitored: dict[str, tuple[int, bool, bool]] = {}
         self._call_flags = 0
         nowait_flag = getattr(libvirt, "VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT", 0)
         if nowait:
@@ -221,7 +236,9 @@ class StatsReader:
         flags = self._flags | (self._slow_flags if slow else 0)
         try:
             with errors.translated():
-                return self._bulk(conn, flags)
+                records = self._bulk(conn, flags)
+            self._asked = flags
+            return records
         except exceptions.LibvirtTimeout:
             raise
         except exceptions.LibvirtError as exc:
@@ -350,20 +367,61 @@ class StatsReader:
             return {}
         return {dom.UUIDString(): raw for dom, raw in records}
 
-    def _timed_out(self, records: list[tuple[Any, dict[str, Any]]]) -> frozenset[str]:
-        """UUIDs of running domains whose monitor has been busy with one command
-        for half the deadline or more, or is broken; none when no call is left behind.
+    def _without_monitor(self, records: list[tuple[Any, dict[str, Any]]]) -> frozenset[str]:
+        """UUIDs of running domains the last NOWAIT call gave no monitor figures
+        although an earlier call did (same libvirt id).
 
-        Domains already marked stay marked, unchecked, until a call left behind
-        comes back (then all are checked again): asking a stuck domain again
-        may itself hang. A check that misses the deadline marks the domain it
-        was asking about.
+        libvirt takes a domain's job once for all groups of a call; with NOWAIT
+        a domain whose job another call holds comes back with only what needs
+        no monitor: no ``block.<n>.rd.bytes`` and no ``balloon.rss``. A domain
+        never seen with them (no disk, a driver without these groups) is
+        never suspected.
+        """
+        if self._caller.timeout <= 0 or not self._call_flags:
+            return frozenset()
+        block = bool(self._asked & group_flags(["block"]))
+        balloon = bool(self._asked & group_flags(["balloon"]))
+        if not (block or balloon):
+            self._monitored = {}
+            return frozenset()
+        monitored: dict[str, tuple[int, bool, bool]] = {}
+        suspects = set()
+        for dom, raw in records:
+            dom_id = dom.ID()
+            if dom_id == -1 or int(raw.get("state.state", 0)) not in _MONITORED_STATES:
+                continue
+            uuid = dom.UUIDString()
+            last_id, had_block, had_balloon = self._monitored.get(uuid, (dom_id, False, False))
+            if last_id != dom_id:
+                had_block = had_balloon = False  # restarted: a new QEMU
+            got_block = block and _has_block_figures(raw)
+            got_balloon = balloon and "balloon.rss" in raw
+            if not (got_block or got_balloon) and (
+                    (block and had_block) or (balloon and had_balloon)):
+                suspects.add(uuid)
+            monitored[uuid] = (dom_id, had_block or got_block, had_balloon or got_balloon)
+        self._monitored = monitored
+        return frozenset(suspects)
+
+    def _timed_out(self, records: list[tuple[Any, dict[str, Any]]],
+                   suspects: frozenset[str] = frozenset()) -> frozenset[str]:
+        """UUIDs of running domains whose monitor has been busy with one command
+        for half the deadline or more, or is broken.
+
+        While a call of ours is left behind, every running domain is checked;
+        domains already marked stay marked, unchecked, until a call left
+        behind comes back (then all are checked again): asking a stuck domain
+        again may itself hang. A check that misses the deadline marks the
+        domain it was asking about. With no call left behind only the
+        ``suspects`` (``_without_monitor``) are checked, on every collection.
         """
         pending = self._caller.pending
-        if not pending:
+        if not pending and not suspects:
             self._stuck, self._stuck_pending = frozenset(), 0
             return self._stuck
-        if pending < self._stuck_pending:
+        if not pending:
+            self._stuck = frozenset()
+        elif pending < self._stuck_pending:
             self._stuck = frozenset()  # a call came back: look at every domain again
         threshold_ms = self._caller.timeout * 500
         known = self._stuck
@@ -373,7 +431,7 @@ class StatsReader:
             stuck = set()
             for dom, _raw in records:
                 uuid = dom.UUIDString()
-                if dom.ID() == -1 or uuid in known:
+                if dom.ID() == -1 or uuid in known or (not pending and uuid not in suspects):
                     continue
                 asking.append(uuid)
                 try:
@@ -412,11 +470,13 @@ class StatsReader:
         self._count += 1
         self._timeouts = 0
         with errors.translated():
-            records = self._carry(self._records(conn, slow), slow)
+            records = self._records(conn, slow)
+            suspects = self._without_monitor(records)
+            records = self._carry(records, slow)
             from_cgroup = from_proc = 0
             if self._host is not None:
                 records, from_cgroup, from_proc = self._host_times(conn, records, slow)
-            timed_out = self._timed_out(records)
+            timed_out = self._timed_out(records, suspects)
         samples = []
         domains = {}
         failed = 0

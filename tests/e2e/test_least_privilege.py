@@ -89,19 +89,9 @@ def as_user(argv: list[str]) -> list[str]:
 @pytest.fixture
 def daemon() -> Iterator[private_libvirtd.PrivateLibvirtd]:
     ensure_user()  # libvirtd refuses a unix_sock_group that does not exist
-    root = Path(tempfile.mkdtemp(prefix=NAME_PREFIX + "libvirtd-"))
-    root.chmod(0o755)  # the socket directory must be reachable by the user
-    private = private_libvirtd.own_state(root)
-    with private.conf_path.open("a") as conf:
-        conf.write(SOCKET_CONF)
-    private.socket.parent.chmod(0o755)
-    private.start()
-    try:
+    # The socket directory must be reachable by the user.
+    with private_libvirtd.running(NAME_PREFIX, SOCKET_CONF, reachable=True) as private:
         yield private
-    finally:
-        private.stop()
-        private_libvirtd.kill_guests(root / "run" / "qemu")
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

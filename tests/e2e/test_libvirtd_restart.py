@@ -10,7 +10,6 @@ import logging
 import secrets
 import shutil
 import signal
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -48,15 +47,8 @@ def poll(probe: Callable[[], Any], what: str, **kwargs: Any) -> Any:
 
 @pytest.fixture
 def daemon() -> Iterator[private_libvirtd.PrivateLibvirtd]:
-    root = Path(tempfile.mkdtemp(prefix=NAME_PREFIX + "libvirtd-"))
-    private = private_libvirtd.own_state(root)
-    private.start()
-    try:
+    with private_libvirtd.running(NAME_PREFIX) as private:
         yield private
-    finally:
-        private.stop()
-        private_libvirtd.kill_guests(root / "run" / "qemu")
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -77,6 +77,21 @@ class Soak:
         """Threads at the end of the warm-up."""
         return [n for at, n in self.threads if at >= self.warmup][0]
 
+    def fifths(self) -> list[tuple[int, int]]:
+        """(lowest, highest) RSS in KiB in each fifth of the time after the warm-up.
+
+        A leak raises the troughs from fifth to fifth; the saw tooth of one
+        snapshot replacing the last does not.
+        """
+        span = (self.seconds - self.warmup) / 5
+        out = []
+        for i in range(5):
+            low, high = self.warmup + i * span, self.warmup + (i + 1) * span
+            part = [kib for at, kib in self.rss if low <= at < high or (i == 4 and at >= low)]
+            if part:
+                out.append((min(part), max(part)))
+        return out
+
     @property
     def growth(self) -> float:
         """RSS growth after the warm-up, per cent."""
@@ -218,6 +233,8 @@ def run(args: argparse.Namespace) -> int:
     step = max(1, len(result.rss) // 12)
     print("RSS over the window (s: MiB): " + ", ".join(
         "%.0f: %.1f" % (at, kib / 1024) for at, kib in result.rss[::step]))
+    print("RSS (lowest-highest MiB) in each fifth after the warm-up: " + ", ".join(
+        "%.1f-%.1f" % (low / 1024, high / 1024) for low, high in result.fifths()))
     problems = []
     if result.failures:
         problems.append(f"{result.failures} scrapes failed")

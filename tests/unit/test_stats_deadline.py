@@ -218,3 +218,50 @@ def test_a_control_info_that_hangs_marks_its_domain_and_is_not_asked_again(
     while reader._caller.pending and time.monotonic() < deadline:
         time.sleep(0.01)
     assert reader.collect(conn).timed_out == frozenset()
+
+
+def test_a_domain_another_client_is_stuck_on_is_marked_without_waiting(conn: _Conn) -> None:
+    """Nova or a second exporter took the stuck domain's job first: no call of
+    ours blocks, NOWAIT returns the domain without monitor figures, and only
+    that domain's monitor is checked (the healthy ones are never asked)."""
+    for dom in (conn.doms[0], conn.doms[2]):
+        dom.controlInfo = None  # calling it would raise TypeError
+    reader = StatsReader(["state", "cpu", "block"], timeout=TIMEOUT)
+    conn.frozen = set()
+    assert reader.collect(conn).timed_out == frozenset()  # seen with its monitor figures
+    conn.frozen = {"stuck"}
+    other = threading.Thread(target=conn.getAllDomainStats, args=(0, NOWAIT), daemon=True)
+    other.start()  # the other client: stuck on "stuck", holding its job
+    deadline = time.monotonic() + 5
+    while "stuck" not in conn.monitor_since and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert reader.collect(conn).timed_out == frozenset()  # busy for less than half the deadline
+    time.sleep(TIMEOUT / 2)
+    for _ in range(3):
+        started = time.monotonic()
+        later = reader.collect(conn)
+        assert time.monotonic() - started < TIMEOUT
+        assert later.timed_out == {"stuck"} and later.call_timeouts == 0
+        assert {s.uuid: len(s.blocks) for s in later.samples} == {
+            "ok-1": 1, "stuck": 0, "ok-3": 1}
+    conn.release.set()
+    other.join(5)
+    back = reader.collect(conn)
+    assert back.timed_out == frozenset()
+    assert {s.uuid: len(s.blocks) for s in back.samples} == {"ok-1": 1, "stuck": 1, "ok-3": 1}
+
+
+def test_a_domain_never_seen_with_monitor_figures_is_not_checked(conn: _Conn) -> None:
+    """A driver without block figures (libvirt's test driver), or a disk-less
+    domain: answered without monitor figures every time, never asked."""
+
+    class _StateOnly(_Conn):
+        def getAllDomainStats(self, _flags: int, _call_flags: int) -> list:  # noqa: N802
+            return [(dom, {"state.state": 1, "state.reason": 1}) for dom in self.doms]
+
+    state_only = _StateOnly()
+    for dom in state_only.doms:
+        dom.controlInfo = None  # calling it would raise TypeError
+    reader = StatsReader(["state", "cpu", "block", "balloon"], timeout=TIMEOUT)
+    for _ in range(3):
+        assert reader.collect(state_only).timed_out == frozenset()

@@ -126,7 +126,7 @@ class ProfileReference(Directive):
                        ("Metric", "Type", "Labels", "From"), (40, 8, 30, 52))]
 
 
-def setup(app):  # noqa: ANN001, ANN201 - Sphinx's extension hook
+def setup(app):
     app.add_directive("metrics-reference", MetricsReference)
     app.add_directive("profile-reference", ProfileReference)
     return {"parallel_read_safe": True}

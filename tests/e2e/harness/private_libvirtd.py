@@ -14,7 +14,8 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from tests.e2e.harness import libvirtd, procs
@@ -78,6 +79,11 @@ class PrivateLibvirtd:
     @property
     def uri(self) -> str:
         return "qemu:///system?socket=%s" % self.socket
+
+    @property
+    def qemu_pid_dir(self) -> Path:
+        """Where an ``own_state`` daemon's QEMU pid files are, seen from outside."""
+        return self.root / "run" / "qemu"
 
     @property
     def pid(self) -> int:
@@ -147,3 +153,30 @@ def kill_guests(pid_dir: Path) -> None:
         if pid and procs.pid_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def running(prefix: str, conf: str = "", reachable: bool = False
+            ) -> Iterator[PrivateLibvirtd]:
+    """An ``own_state`` daemon under a new temporary directory, for a ``with`` block.
+
+    ``conf`` is appended to its libvirtd.conf; with ``reachable`` its root and
+    socket directory are mode 0755 (for a client that is not root). On exit
+    it is stopped, its guests are killed by pid and the directory removed.
+    """
+    root = Path(tempfile.mkdtemp(prefix=prefix + "libvirtd-"))
+    if reachable:
+        root.chmod(0o755)
+    private = own_state(root)
+    if conf:
+        with private.conf_path.open("a") as file:
+            file.write(conf)
+    if reachable:
+        private.socket.parent.chmod(0o755)
+    try:
+        private.start()
+        yield private
+    finally:
+        private.stop()
+        kill_guests(private.qemu_pid_dir)
+        shutil.rmtree(root, ignore_errors=True)
