@@ -7,6 +7,8 @@ import contextlib
 import dataclasses
 import json
 import re
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -132,6 +134,30 @@ def run_mode(mode: str, interval: float, uri: str, args: argparse.Namespace,
     return result
 
 
+# A bare interpreter that opens the node as the enricher does: libvirt's test
+# driver runs inside the client's process, so the domain definitions it holds
+# count in the enricher's RSS here (on a real node they live in libvirtd).
+_DRIVER_RSS = """
+import sys, libvirt
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS"):
+            return int(line.split()[1])
+before = rss()
+conn = libvirt.openReadOnly(sys.argv[1])
+for dom, _ in conn.getAllDomainStats(0, 0):
+    dom.XMLDesc(0)
+print(rss() - before)
+"""
+
+
+def test_driver_mib(uri: str) -> float | None:
+    """RSS in MiB that libvirt's in-process test driver adds for the node at ``uri``."""
+    result = subprocess.run([sys.executable, "-c", _DRIVER_RSS, uri], capture_output=True,
+                            text=True, timeout=300, check=False)
+    return int(result.stdout) / 1024 if result.returncode == 0 else None
+
+
 def _ms(seconds: float | None) -> float | None:
     return seconds * 1000 if seconds is not None else None
 
@@ -196,10 +222,16 @@ def run(args: argparse.Namespace) -> int:
             else:
                 results.append(run_mode(label, interval, uri, args, workdir, "", None))
         print(result_table(results, args.domains))
+        driver = test_driver_mib(uri)
+        own = [r.rss_mib - driver for r in results if r.rss_mib and driver is not None]
+        print(f"# libvirt's test driver holds {report.fmt(driver)} MiB of that RSS (the "
+              f"node's domains, in the client's process; on a real node libvirtd holds "
+              f"them): the enricher's own RSS {', '.join(report.fmt(x) for x in own)} MiB")
         if args.json:
             args.json.write_text(json.dumps({
                 "args": {k: str(v) for k, v in vars(args).items()},
-                "results": [dataclasses.asdict(r) for r in results]}, indent=1))
+                "results": [dataclasses.asdict(r) for r in results],
+                "test_driver_mib": driver}, indent=1))
         if args.with_go:
             seen, p50 = go_domains(uri, workdir, min(args.scrapes, 5))
             print(f"# go exporter on the same node: {seen}/{args.domains} domains, "
