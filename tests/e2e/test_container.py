@@ -32,7 +32,7 @@ IMAGE = os.environ.get("ENRICHER_IMAGE", "localhost/enricher:latest")
 SOCKET = "/run/libvirt/libvirt-sock-ro"
 PREFIX = "enr-ctr-"
 _why_not = private_libvirtd.unsupported()
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800),  # may build the image
               pytest.mark.skipif(_why_not is not None, reason=_why_not or "")]
 
 
