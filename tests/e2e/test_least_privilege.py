@@ -18,7 +18,6 @@ import grp
 import logging
 import os
 import pwd
-import secrets
 import shutil
 import stat
 import subprocess
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import bootsector, domains, libvirtd, private_libvirtd, procs, series
+from tests.e2e.harness import private_libvirtd, procs, series
 from tests.e2e.harness.domains import E2EDomain
 from tests.e2e.harness.enricher_proc import REPO_ROOT, config_text
 from tests.exposition import Samples, parse
@@ -96,19 +95,8 @@ def daemon() -> Iterator[private_libvirtd.PrivateLibvirtd]:
 
 @pytest.fixture
 def guest(daemon: private_libvirtd.PrivateLibvirtd) -> Iterator[E2EDomain]:
-    run_id = secrets.token_hex(3)
-    workdir = domains.make_workdir(run_id, NAME_PREFIX)
-    spec = domains.make_spec(run_id, "u", "1.1", workdir, prefix=NAME_PREFIX, nic=False)
-    bootsector.write_image(spec.disk_path, bootsector.IDLE)
-    conn = libvirtd.wait_for_connection(daemon.uri, 30)
-    try:
-        domains.start(conn, domains.small_xml(spec, libvirtd.detect_domain_type(conn)),
-                      transient=True)
+    with private_libvirtd.idle_guest(daemon, NAME_PREFIX, "u") as spec:
         yield spec
-    finally:
-        domains.remove_spec(conn, spec)
-        conn.close()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def scrape(port: int) -> Samples | None:

@@ -7,8 +7,6 @@ and socket), so killing it disturbs no other test or guest on the host.
 from __future__ import annotations
 
 import logging
-import secrets
-import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import bootsector, domains, libvirtd, private_libvirtd, procs, series
+from tests.e2e.harness import libvirtd, private_libvirtd, procs, series
 from tests.e2e.harness.domains import E2EDomain
 from tests.e2e.harness.enricher_proc import events_config, launch_enricher
 from tests.exposition import Samples
@@ -54,25 +52,9 @@ def daemon() -> Iterator[private_libvirtd.PrivateLibvirtd]:
 @pytest.fixture
 def guest(daemon: private_libvirtd.PrivateLibvirtd, libvirt_host: libvirtd.LibvirtHost
           ) -> Iterator[E2EDomain]:
-    run_id = secrets.token_hex(3)
-    workdir = domains.make_workdir(run_id, NAME_PREFIX)
-    spec = domains.make_spec(run_id, "r", "1.1", workdir, prefix=NAME_PREFIX, nic=False)
-    bootsector.write_image(spec.disk_path, bootsector.IDLE)
-    conn = libvirtd.wait_for_connection(daemon.uri, 30)
-    try:
-        domains.start(conn, domains.small_xml(spec, libvirt_host.domain_type),
-                      transient=True)
+    with private_libvirtd.idle_guest(daemon, NAME_PREFIX, "r",
+                                     libvirt_host.domain_type) as spec:
         yield spec
-    finally:
-        conn.close()
-        try:
-            cleanup = libvirtd.wait_for_connection(daemon.uri, 10)
-        except AssertionError:
-            LOG.warning("the private libvirtd is gone; its guests are killed by pid")
-        else:
-            domains.remove_spec(cleanup, spec)
-            cleanup.close()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def test_enricher_survives_a_libvirtd_restart(daemon: private_libvirtd.PrivateLibvirtd,

@@ -10,7 +10,9 @@ finds its guests again); the benchmark mounts tmpfs over the QEMU driver's.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -18,7 +20,11 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from tests.e2e.harness import libvirtd, procs
+import libvirt
+
+from tests.e2e.harness import bootsector, domains, libvirtd, procs
+
+LOG = logging.getLogger(__name__)
 
 # Directories a system libvirtd writes to, by the name of ours bind-mounted there.
 STATE_DIRS = {
@@ -180,3 +186,34 @@ def running(prefix: str, conf: str = "", reachable: bool = False
         private.stop()
         kill_guests(private.qemu_pid_dir)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def idle_guest(private: PrivateLibvirtd, prefix: str, key: str,
+               domain_type: str | None = None) -> Iterator[domains.E2EDomain]:
+    """A transient idle guest without a NIC on ``private``, removed on exit.
+
+    Removal reconnects first: the test may have killed or restarted the
+    daemon meanwhile (if it is gone, ``running`` kills its guests by pid).
+    """
+    run_id = secrets.token_hex(3)
+    workdir = domains.make_workdir(run_id, prefix)
+    spec = domains.make_spec(run_id, key, "1.1", workdir, prefix=prefix, nic=False)
+    bootsector.write_image(spec.disk_path, bootsector.IDLE)
+    conn = libvirtd.wait_for_connection(private.uri, 30)
+    try:
+        domains.start(conn, domains.small_xml(spec, domain_type
+                                              or libvirtd.detect_domain_type(conn)),
+                      transient=True)
+        yield spec
+    finally:
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.close()
+        try:
+            cleanup = libvirtd.wait_for_connection(private.uri, 10)
+        except AssertionError:
+            LOG.warning("the private libvirtd is gone; its guests are killed by pid")
+        else:
+            domains.remove_spec(cleanup, spec)
+            cleanup.close()
+        shutil.rmtree(workdir, ignore_errors=True)
